@@ -1,0 +1,95 @@
+/*
+ * txgen.h - deterministic generator of a synthetic city (prefix txg_).
+ *
+ * Everything it produces is a pure function of the parameters and the seed: the same call
+ * gives the same bytes on any machine and with any number of threads. It makes the inputs
+ * of INPUTS.md (enterprises, meters, readings, financials, meter events, deflators) and the
+ * truth a test needs to check the engine (per-meter period totals and coverage).
+ *
+ * The city: enterprises with valid USCCs in Ningbo districts, GB/T 4754-2017 manufacturing
+ * classes over many divisions, land area, 规上/规下; meters of several carriers
+ * (15-minute cumulative electricity registers with multipliers and register digits, hourly
+ * gas, daily water, steam or heat, diesel, 15-minute PV) following daily and weekly load
+ * profiles; financials for the report and base years (annual rows, some enterprises with
+ * monthly rows only, a few without or with non-positive value added); deflators per
+ * division; and, when faults are on, gaps in registers (bridged) and in interval meters
+ * (lost coverage), one enterprise with too little data, a register rollover, a meter
+ * replacement with its event row, and duplicated reading rows in the CSV output.
+ *
+ * Thread safety: a txg_city is immutable after txg_city_new; txg_meter_series may be called
+ * from many threads at once.
+ */
+#ifndef TXGEN_H
+#define TXGEN_H
+
+#include "records.h"
+#include "tanxiao.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+    uint64_t seed;
+    size_t n_enterprises;
+    int report_year;         /* default 2025 */
+    int base_year;           /* default 2020; equal to report_year for one year only */
+    int faults;              /* 1: inject the faults listed above (default 1) */
+    int n_divisions;         /* 0: spread over all divisions the generator knows; k > 0:
+                                use only the first k (for small test cities where industry
+                                cells must have members) */
+} txg_params;
+
+extern const txg_params TXG_PARAMS_DEFAULT;
+
+typedef struct txg_city txg_city;
+
+/* Builds the city's catalogue, financials and events (not the readings, which are made on
+ * demand). Memory: O(enterprises + meters). */
+int txg_city_new(const txg_params *p, txg_city **out, tx_err *err);
+void txg_city_free(txg_city *c);
+
+const txg_params *txg_city_params(const txg_city *c);
+const tx_enterprise *txg_enterprises(const txg_city *c, size_t *n);
+/* Meters with row = 0 (the store assigns rows). */
+const tx_meter *txg_meters(const txg_city *c, size_t *n);
+const tx_event *txg_events(const txg_city *c, size_t *n);
+
+/*
+ * Readings of meter m on its own grid (interval_minutes) for slots [slot0, slot0 + nslots)
+ * (slot k = instant TX_EPOCH_UNIX + k * interval_minutes * 60): register readings or
+ * interval values in the meter's unit before the multiplier, exactly as the CSV files hold
+ * them (values are multiples of 0.01, rounded that way); NaN where the city has no reading
+ * (outside the generated years, and at injected gaps). quality may be NULL; else 0
+ * everywhere except the few estimated (1) values. Cost O(one year of the meter) per call.
+ * Thread-safe.
+ */
+int txg_meter_series(const txg_city *c, size_t m, int64_t slot0, size_t nslots,
+                     double *value, uint8_t *quality);
+/* The generated slot range of meter m for a year: [first, last] inclusive. Cumulative
+ * meters have readings from local Jan 1 00:00 to Jan 1 00:00 of the next year; interval
+ * meters have values labelled after Jan 1 00:00 up to Jan 1 00:00 of the next year. */
+void txg_year_slots(const txg_city *c, size_t m, int year, int64_t *first, int64_t *last);
+
+/* Truth of meter m over calendar year `year`, as METHOD.md computes it: consumption in
+ * the carrier's canonical unit (kWh, m3, kg, MJ) after multiplier and unit factor, and
+ * coverage (valid intervals / expected intervals). */
+typedef struct {
+    double total;
+    double coverage;
+    uint32_t rollovers, gaps, replacements;
+} txg_truth;
+int txg_meter_truth(const txg_city *c, size_t m, int year, txg_truth *t);
+
+/*
+ * Writes the dataset directory dir (created if absent): enterprises.csv, meters.csv,
+ * financials.csv, deflators.csv, meter_events.csv, truth/meter_totals.csv
+ * (meter_id,year,total,coverage,unit,rollovers,gaps,replacements) and, when with_readings
+ * is 1, readings/YYYY-MM-DD.csv (one file per local day, rows in the three timestamp
+ * forms, the duplicate rows when faults are on). progress(done, total, arg) is called
+ * now and then when not NULL.
+ */
+int txg_write_csv(const txg_city *c, const char *dir, int with_readings,
+                  void (*progress)(size_t done, size_t total, void *arg), void *arg,
+                  tx_err *err);
+
+#endif /* TXGEN_H */

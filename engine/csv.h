@@ -1,0 +1,85 @@
+/*
+ * csv.h - RFC 4180 CSV reader and the scalar parsers of INPUTS.md (prefix tx_csv_,
+ * tx_parse_). Internal to the engine.
+ *
+ * Reader contract (INPUTS.md "Common CSV rules"): UTF-8 with an optional BOM, comma
+ * separated, a header row, RFC 4180 quoting (quoted fields may hold commas, doubled quotes
+ * and newlines), LF or CRLF line ends, empty lines skipped. A record's line number is the
+ * physical line on which it starts (1-based; the header is line 1 unless empty lines
+ * precede it). Malformed quoting (a quote inside an unquoted field, text after a closing
+ * quote, an unterminated quoted field at end of file) is TX_EPARSE naming file and line.
+ * A NUL byte anywhere, or invalid UTF-8, is TX_EPARSE ("not a UTF-8 text file").
+ *
+ * Memory: the whole file is held (read into one buffer); fields are views into it, or into
+ * a per-reader scratch buffer for quoted fields that need unescaping. Views stay valid
+ * until the next tx_csv_next call. Not thread-safe; one reader per thread is fine.
+ */
+#ifndef TX_CSV_H
+#define TX_CSV_H
+
+#include "tanxiao.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct tx_csv tx_csv;
+
+typedef struct {
+    const char *ptr; /* not NUL-terminated */
+    size_t len;
+} tx_field;
+
+typedef struct {
+    size_t nfields;
+    const tx_field *fields; /* nfields entries, unquoted and unescaped */
+    uint64_t line;          /* physical line the record starts on */
+    const char *raw;        /* the record's raw text as in the file (without line end) */
+    size_t raw_len;
+} tx_csv_row;
+
+/* Opens a file (read whole); name used in messages is the path. */
+int tx_csv_open(const char *path, tx_csv **out, tx_err *err);
+/* Reader over a caller buffer (copied); name is used in messages. */
+int tx_csv_open_mem(const char *name, const char *buf, size_t len, tx_csv **out,
+                    tx_err *err);
+void tx_csv_free(tx_csv *c);
+const char *tx_csv_name(const tx_csv *c);
+/* Size in bytes of the file's content. */
+size_t tx_csv_size(const tx_csv *c);
+
+/*
+ * Reads the header row and maps column names. names[0..nnames) are the known columns;
+ * col[k] receives the field index of names[k] or -1. A missing column with required[k] != 0
+ * is TX_EPARSE ("file:line: missing required column 'x'"). A duplicated known column is
+ * TX_EPARSE. Unknown columns are counted in *nunknown (may be NULL) and their names joined
+ * with ", " into unknown (cap bytes, may be NULL) so the caller warns once per file.
+ * An empty file (no header) is TX_EPARSE ("file: empty file, no header").
+ */
+int tx_csv_header(tx_csv *c, const char *const *names, const uint8_t *required,
+                  size_t nnames, int *col, size_t *nunknown, char *unknown, size_t cap,
+                  tx_err *err);
+
+/* Next record: 1 and *row filled, 0 at end of file, or a negative tx_status (err set). */
+int tx_csv_next(tx_csv *c, tx_csv_row *row, tx_err *err);
+
+/* ---- scalar parsers: 0 on success, TX_EPARSE otherwise (no err: callers add context) -- */
+
+/* Decimal number with optional sign, fraction and exponent; leading and trailing spaces
+ * and tabs are allowed; empty, "nan", "inf", hex, thousands separators and trailing junk
+ * are rejected. The result may still be non-finite on overflow: callers check. */
+int tx_parse_double(const char *s, size_t len, double *out);
+/* Integer with optional sign and surrounding spaces. */
+int tx_parse_int64(const char *s, size_t len, int64_t *out);
+/* Timestamp in one of the INPUTS.md forms: "YYYY-MM-DDTHH:MM:SS+08:00" (any +HH:MM or
+ * -HH:MM offset), "YYYY-MM-DD HH:MM:SS" (taken as +08:00), or "YYYY-MM-DDTHH:MM:SSZ";
+ * surrounding spaces allowed; fields range-checked (month 1..12, day within month,
+ * hour 0..23, minute and second 0..59). Result in Unix seconds. */
+int tx_parse_timestamp(const char *s, size_t len, int64_t *out);
+/* Formats t as "YYYY-MM-DDTHH:MM:SS+08:00" into out (at least 26 bytes). */
+void tx_format_timestamp(int64_t t, char *out, size_t cap);
+/* 1 when the field equals the NUL-terminated word exactly. */
+int tx_field_is(const tx_field *f, const char *word);
+/* Copies a field into a NUL-terminated buffer, truncating; returns 1 if it fit, else 0. */
+int tx_field_copy(const tx_field *f, char *out, size_t cap);
+
+#endif /* TX_CSV_H */

@@ -1,0 +1,166 @@
+/*
+ * tanxiao.h - public interface of the tanxiao engine (prefix tx_).
+ *
+ * The engine ingests meter CSV files into an HDF5 meter store, computes per-meter period
+ * totals, per-enterprise energy (tce), CO2, water, carbon intensity, level and grade
+ * (碳效码), reductions against a base period at comparable prices, and aggregates by
+ * industry, district and city, and writes a zstd-compressed HDF5 results file.
+ *
+ * Conventions
+ *   - Every function that can fail returns 0 (TX_OK) or a negative tx_status and, when the
+ *     caller passes a tx_err, fills it with a one-line message naming file, line and reason.
+ *   - Results go through out-parameters. Functions named _new/_free allocate; every _free
+ *     accepts NULL.
+ *   - Times are Unix seconds (int64). Local time is Asia/Shanghai, UTC+8, no DST.
+ *   - Money is in 万元 (10^4 CNY), energy in tce, CO2 in t, water in m3.
+ *   - Not thread-safe unless a function says so: libhdf5 is serial, and so is everything
+ *     that touches a store or a results file.
+ */
+#ifndef TANXIAO_H
+#define TANXIAO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define TX_VERSION "0.1.0"
+
+/* ---- status codes: one table gives the enum and the messages (libuv's UV_ERRNO_MAP) --- */
+#define TX_STATUS_MAP(X)                                                                   \
+    X(OK, 0, "success")                                                                    \
+    X(ENOMEM, -1, "out of memory")                                                         \
+    X(EIO, -2, "input/output error")                                                       \
+    X(EPARSE, -3, "malformed input")                                                       \
+    X(EINVAL, -4, "invalid argument")                                                      \
+    X(EHDF5, -5, "HDF5 library error")                                                     \
+    X(EZSTD, -6, "zstd error")                                                             \
+    X(ENOTFOUND, -7, "not found")                                                          \
+    X(ETABLE, -8, "reference table error")                                                 \
+    X(EDEFLATOR, -9, "missing deflator")                                                   \
+    X(EEXIST, -10, "already exists")                                                       \
+    X(ERANGE, -11, "value out of range")
+
+typedef enum {
+#define TX_STATUS_ENUM_(name, code, msg) TX_##name = (code),
+    TX_STATUS_MAP(TX_STATUS_ENUM_)
+#undef TX_STATUS_ENUM_
+} tx_status;
+
+/* Message of a status code; never NULL ("unknown status" for codes not in the table). */
+const char *tx_strerror(int status);
+
+/* Error details: the code and a one-line message ("file:line: reason"). */
+typedef struct {
+    int code;
+    char msg[768];
+} tx_err;
+
+/* Sets err (when not NULL) and returns code, so callers can `return tx_err_set(...)`. */
+int tx_err_set(tx_err *err, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Prefixes the existing message with "prefix: " (used to add file names on the way up). */
+int tx_err_prefix(tx_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ---- carriers and units ------------------------------------------------------------- */
+/* Order is part of the store format: never reorder, only append. */
+#define TX_CARRIER_MAP(X)                                                                  \
+    X(ELECTRICITY, "electricity")                                                          \
+    X(NATURAL_GAS, "natural_gas")                                                          \
+    X(RAW_COAL, "raw_coal")                                                                \
+    X(COKE, "coke")                                                                        \
+    X(CRUDE_OIL, "crude_oil")                                                              \
+    X(FUEL_OIL, "fuel_oil")                                                                \
+    X(GASOLINE, "gasoline")                                                                \
+    X(KEROSENE, "kerosene")                                                                \
+    X(DIESEL, "diesel")                                                                    \
+    X(LPG, "lpg")                                                                          \
+    X(HEAT, "heat")                                                                        \
+    X(STEAM, "steam")                                                                      \
+    X(WATER, "water")                                                                      \
+    X(PV_GENERATION, "pv_generation")
+
+typedef enum {
+#define TX_CARRIER_ENUM_(name, str) TX_CARRIER_##name,
+    TX_CARRIER_MAP(TX_CARRIER_ENUM_)
+#undef TX_CARRIER_ENUM_
+    TX_CARRIER_COUNT
+} tx_carrier;
+
+/* Units: each belongs to one canonical unit (kWh, m3, kg, MJ) with an exact SI factor. */
+#define TX_UNIT_MAP(X)                                                                     \
+    X(KWH, "kWh", TX_UNIT_KWH, 1.0)                                                        \
+    X(MWH, "MWh", TX_UNIT_KWH, 1000.0)                                                     \
+    X(M3, "m3", TX_UNIT_M3, 1.0)                                                           \
+    X(E4M3, "10^4m3", TX_UNIT_M3, 10000.0)                                                 \
+    X(KG, "kg", TX_UNIT_KG, 1.0)                                                           \
+    X(T, "t", TX_UNIT_KG, 1000.0)                                                          \
+    X(MJ, "MJ", TX_UNIT_MJ, 1.0)                                                           \
+    X(GJ, "GJ", TX_UNIT_MJ, 1000.0)
+
+typedef enum {
+#define TX_UNIT_ENUM_(name, str, canon, factor) TX_UNIT_##name,
+    TX_UNIT_MAP(TX_UNIT_ENUM_)
+#undef TX_UNIT_ENUM_
+    TX_UNIT_COUNT
+} tx_unit;
+
+enum { TX_KIND_CUMULATIVE = 0, TX_KIND_INTERVAL = 1 };
+enum { TX_EVENT_REPLACE = 0, TX_EVENT_MULTIPLIER = 1 };
+
+/* Name <-> code. _parse return the code or -1 when the name is unknown (exact match). */
+const char *tx_carrier_name(int carrier);
+int tx_carrier_parse(const char *s, size_t len);
+const char *tx_unit_name(int unit);
+int tx_unit_parse(const char *s, size_t len);
+/* Canonical unit of a unit (TX_UNIT_KWH, _M3, _KG or _MJ) and the factor to it. */
+int tx_unit_canonical(int unit);
+double tx_unit_to_canonical(int unit);
+/* 1 when the unit may be used for the carrier (INPUTS.md meters.csv `unit`), else 0. */
+int tx_unit_fits_carrier(int unit, int carrier);
+/* Canonical unit of a carrier (kWh for electricity and PV, m3 for gas and water, ...). */
+int tx_carrier_canonical_unit(int carrier);
+
+/* ---- identifiers and codes --------------------------------------------------------- */
+/* GB 32100-2015 check character for the first 17 characters of a USCC; 0 when one of them
+ * is outside the code's character set. */
+char tx_uscc_check_char(const char *first17);
+/* 1 when s (len bytes) is an 18-character USCC with a correct check character. */
+int tx_uscc_valid(const char *s, size_t len);
+/* Normalises a GB/T 4754 class ("C2614" or "2614") to 4 digits in out[5]; 0 or TX_EPARSE. */
+int tx_industry_normalise(const char *s, size_t len, char out[5]);
+/* Checks a 6-digit administrative division code and copies it to out[7]; 0 or TX_EPARSE. */
+int tx_district_normalise(const char *s, size_t len, char out[7]);
+
+/* ---- time --------------------------------------------------------------------------- */
+/* The store's time origin: 2000-01-01T00:00:00+08:00. Slot k of a grid with step s minutes
+ * is the instant TX_EPOCH + k*s*60; an interval value stamped there covers (t - s, t]. */
+#define TX_EPOCH_UNIX INT64_C(946656000)
+#define TX_LOCAL_OFFSET_S 28800
+
+/* Unix seconds of a local (UTC+8) civil time; month 1..12. */
+int64_t tx_local_to_unix(int year, int month, int day, int hour, int minute, int second);
+/* Local civil time of a Unix instant. */
+void tx_unix_to_local(int64_t t, int *year, int *month, int *day, int *hour, int *minute,
+                      int *second);
+
+/* A reporting period: local (start, end]. */
+typedef struct {
+    int year;        /* calendar year */
+    int month_first; /* 1..12 */
+    int month_last;  /* month_first..12 */
+    int64_t start;   /* Unix seconds, exclusive */
+    int64_t end;     /* Unix seconds, inclusive */
+} tx_period;
+
+/* Parses "2025" or "2025-01..2025-09" (one calendar year) into p. 0 or TX_EPARSE. */
+int tx_period_parse(const char *s, tx_period *p, tx_err *err);
+/* "2025" or "2025-01..2025-09" into out (at least 24 bytes). */
+void tx_period_format(const tx_period *p, char *out, size_t cap);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* TANXIAO_H */
