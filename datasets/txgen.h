@@ -80,6 +80,62 @@ typedef struct {
 } txg_truth;
 int txg_meter_truth(const txg_city *c, size_t m, int year, txg_truth *t);
 
+/* Financial rows as written to financials.csv (values rounded to 0.01 as printed; NaN for
+ * an empty field). month 0 is the annual row; 1..12 are monthly rows, which for an
+ * enterprise with monthly rows only sum exactly (in hundredths) to the annual figure. */
+typedef struct {
+    size_t enterprise; /* index into txg_enterprises */
+    int year;
+    int month;         /* 0 annual, 1..12 */
+    double value_added, revenue, tax, rd_expense; /* 万元 */
+    double employees;
+    double pollutant_t;
+} txg_financial;
+const txg_financial *txg_financials(const txg_city *c, size_t *n);
+
+/* Deflator rows as written to deflators.csv: every division in use, every year from
+ * base_year to report_year, base_year = 100.00. */
+typedef struct {
+    char division[3]; /* 2 digits */
+    int year;
+    double price_index;
+} txg_deflator;
+const txg_deflator *txg_deflators(const txg_city *c, size_t *n);
+
+/*
+ * The injected faults, so a test can look for each one (empty when faults = 0):
+ *   GAP          count readings/values missing from slot on (a cumulative gap is bridged:
+ *                totals stay exact, coverage drops; an interval gap loses consumption);
+ *   INCOMPLETE   the long gap (> 15 % of the report year) on one enterprise's
+ *                electricity meter; also counted as a gap in the truth;
+ *   ROLLOVER     slot is the first reading after the register wrapped;
+ *   REPLACEMENT  slot is the last reading on the old register (the event lies between
+ *                slot and slot + 1; the event row is in txg_events);
+ *   DUPLICATE    count reading rows from slot on are written a second time in a later
+ *                day's file of readings/ (CSV only);
+ *   ESTIMATED    count values from slot on have quality 1.
+ * slot is on the meter's own grid (see txg_meter_series).
+ */
+typedef enum {
+    TXG_FAULT_GAP = 0,
+    TXG_FAULT_INCOMPLETE,
+    TXG_FAULT_ROLLOVER,
+    TXG_FAULT_REPLACEMENT,
+    TXG_FAULT_DUPLICATE,
+    TXG_FAULT_ESTIMATED
+} txg_fault_kind;
+typedef struct {
+    int kind;          /* txg_fault_kind */
+    size_t meter;      /* index into txg_meters */
+    size_t enterprise; /* index into txg_enterprises */
+    int year;
+    int64_t slot;
+    uint32_t count;
+} txg_fault;
+const txg_fault *txg_faults(const txg_city *c, size_t *n);
+/* "gap", "incomplete", "rollover", "replacement", "duplicate", "estimated". */
+const char *txg_fault_name(int kind);
+
 /*
  * Writes the dataset directory dir (created if absent): enterprises.csv, meters.csv,
  * financials.csv, deflators.csv, meter_events.csv, truth/meter_totals.csv
@@ -91,5 +147,15 @@ int txg_meter_truth(const txg_city *c, size_t m, int year, txg_truth *t);
 int txg_write_csv(const txg_city *c, const char *dir, int with_readings,
                   void (*progress)(size_t done, size_t total, void *arg), void *arg,
                   tx_err *err);
+
+/*
+ * Writes the city straight into a meter store (created when absent): catalogue, events and
+ * every generated reading, chunk-aligned. The readings are generated in OpenMP threads.
+ * Writing a block of a year overwrites the whole chunks it covers (NaN where the city has
+ * no reading). progress may be NULL. (txgen_store.c)
+ */
+int txg_write_store(const txg_city *c, const char *store_path, int zstd_level,
+                    void (*progress)(const char *what, uint64_t done, uint64_t total, void *arg),
+                    void *arg, tx_err *err);
 
 #endif /* TXGEN_H */

@@ -1,1 +1,804 @@
-/* placeholder: being written this session */
+/*
+ * ingest.c - `tanxiao ingest`: a dataset directory (INPUTS.md) into the meter store.
+ *
+ * Catalogue files first (enterprises, meters, events), then every CSV file in readings/, in byte
+ * order of the file names, so that "later wins" is the order readings are applied in.
+ * Every rejected row goes to the rejects report beside the store with file, line, reason
+ * and the raw text. Readings are merged into the store one chunk window at a time:
+ * identical values are duplicates (dropped, counted), different values replace the stored
+ * one and are reported as conflicts. Ingesting the same files twice changes nothing.
+ */
+#include "tanxiao.h"
+
+#include "csv.h"
+#include "store.h"
+
+#include <dirent.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const tx_ingest_params TX_INGEST_PARAMS_DEFAULT = {.zstd_level = 3};
+
+static const char *const reject_messages[TX_REJECT_COUNT] = {
+#define TX_REJECT_MSG_(name, msg) msg,
+    TX_REJECT_MAP(TX_REJECT_MSG_)
+#undef TX_REJECT_MSG_
+};
+static const char *const reject_names[TX_REJECT_COUNT] = {
+#define TX_REJECT_NAME_(name, msg) #name,
+    TX_REJECT_MAP(TX_REJECT_NAME_)
+#undef TX_REJECT_NAME_
+};
+
+const char *tx_reject_message(int reason)
+{
+    return reason >= 0 && reason < TX_REJECT_COUNT ? reject_messages[reason] : "unknown";
+}
+
+const char *tx_reject_name(int reason)
+{
+    return reason >= 0 && reason < TX_REJECT_COUNT ? reject_names[reason] : "UNKNOWN";
+}
+
+/* ---- the rejects report ----------------------------------------------------------------- */
+
+typedef struct {
+    FILE *f;
+    char path[1024];
+    tx_ingest_summary *s;
+} rejects;
+
+static void csv_quoted(FILE *f, const char *s, size_t len)
+{
+    fputc('"', f);
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] == '"')
+            fputc('"', f);
+        fputc(s[i], f);
+    }
+    fputc('"', f);
+}
+
+/* Records a row in the report; reason < 0 is a conflict note (not a rejection). */
+static int report(rejects *r, const char *file, uint64_t line, int reason, const char *detail,
+                  const tx_csv_row *row, tx_err *err)
+{
+    if (!r->f) {
+        r->f = fopen(r->path, "w");
+        if (!r->f)
+            return tx_err_set(err, TX_EIO, "%s: cannot write the rejects report", r->path);
+        fputs("file,line,reason,detail,raw\n", r->f);
+    }
+    csv_quoted(r->f, file, strlen(file));
+    fprintf(r->f, ",%llu,%s,", (unsigned long long)line,
+            reason < 0 ? "CONFLICT" : tx_reject_name(reason));
+    const char *d = detail ? detail : (reason < 0 ? "" : tx_reject_message(reason));
+    csv_quoted(r->f, d, strlen(d));
+    fputc(',', r->f);
+    if (row)
+        csv_quoted(r->f, row->raw, row->raw_len);
+    fputc('\n', r->f);
+    if (reason >= 0) {
+        r->s->rejected++;
+        r->s->reasons[reason]++;
+    }
+    return TX_OK;
+}
+
+/* ---- catalogue files ---------------------------------------------------------------------- */
+
+static int field_present(const tx_csv_row *row, int col)
+{
+    if (col < 0 || (size_t)col >= row->nfields)
+        return 0;
+    const tx_field *f = &row->fields[col];
+    for (size_t i = 0; i < f->len; i++)
+        if (f->ptr[i] != ' ' && f->ptr[i] != '\t')
+            return 1;
+    return 0;
+}
+
+/* Trimmed view of a field. */
+static tx_field trimmed(const tx_csv_row *row, int col)
+{
+    tx_field f = row->fields[col];
+    while (f.len && (f.ptr[0] == ' ' || f.ptr[0] == '\t'))
+        f.ptr++, f.len--;
+    while (f.len && (f.ptr[f.len - 1] == ' ' || f.ptr[f.len - 1] == '\t'))
+        f.len--;
+    return f;
+}
+
+typedef struct {
+    tx_csv *csv;
+    const char *path;
+    int col[10];
+} in_file;
+
+static int open_in(const char *dir, const char *name, const char *const *cols,
+                   const uint8_t *req, size_t ncols, int optional, in_file *in, char *pathbuf,
+                   size_t cap, tx_err *err)
+{
+    snprintf(pathbuf, cap, "%s/%s", dir, name);
+    in->path = pathbuf;
+    in->csv = NULL;
+    if (optional) {
+        FILE *probe = fopen(pathbuf, "rb");
+        if (!probe)
+            return TX_ENOTFOUND;
+        fclose(probe);
+    }
+    int rc = tx_csv_open(pathbuf, &in->csv, err);
+    if (rc)
+        return rc;
+    size_t nunknown = 0;
+    char unknown[256] = "";
+    rc = tx_csv_header(in->csv, cols, req, ncols, in->col, &nunknown, unknown, sizeof unknown, err);
+    if (rc) {
+        tx_csv_free(in->csv);
+        in->csv = NULL;
+        return rc;
+    }
+    if (nunknown)
+        fprintf(stderr, "tanxiao: warning: %s: %zu unknown column(s) ignored: %s\n", pathbuf,
+                nunknown, unknown);
+    return TX_OK;
+}
+
+static int cmp_cstr(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Ids seen in one file, kept sorted, each an owned copy. */
+typedef struct {
+    char **ids;
+    size_t n, cap;
+} id_set;
+
+static void id_set_free(id_set *set)
+{
+    for (size_t i = 0; i < set->n; i++)
+        free(set->ids[i]);
+    free(set->ids);
+}
+
+/* 1 when id is already in the set, 0 after adding it, TX_ENOMEM. */
+static int id_set_add(id_set *set, const char *id)
+{
+    size_t lo = 0, hi = set->n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int c = strcmp(set->ids[mid], id);
+        if (c == 0)
+            return 1;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (set->n == set->cap) {
+        size_t ncap = set->cap ? 2 * set->cap : 1024;
+        char **ni = realloc(set->ids, ncap * sizeof *ni);
+        if (!ni)
+            return TX_ENOMEM;
+        set->ids = ni;
+        set->cap = ncap;
+    }
+    char *copy = strdup(id);
+    if (!copy)
+        return TX_ENOMEM;
+    memmove(set->ids + lo + 1, set->ids + lo, (set->n - lo) * sizeof *set->ids);
+    set->ids[lo] = copy;
+    set->n++;
+    return 0;
+}
+
+static int ingest_enterprises(const char *dir, tx_store *st, rejects *rj, tx_ingest_summary *s,
+                              tx_err *err)
+{
+    static const char *const cols[] = {"enterprise_id", "name", "industry_code", "district_code",
+                                       "land_area_mu", "above_scale", "cluster"};
+    static const uint8_t req[] = {1, 1, 1, 1, 0, 0, 0};
+    char path[1100];
+    in_file in;
+    int rc = open_in(dir, "enterprises.csv", cols, req, 7, 0, &in, path, sizeof path, err);
+    if (rc)
+        return rc;
+    size_t cap = 1024, n = 0;
+    tx_enterprise *es = malloc(cap * sizeof *es);
+    id_set seen = {0};
+    if (!es) {
+        rc = tx_err_set(err, TX_ENOMEM, "%s: out of memory", path);
+        goto out;
+    }
+    tx_csv_row row;
+    while ((rc = tx_csv_next(in.csv, &row, err)) == 1) {
+        rc = 0;
+        if (n == cap) {
+            cap *= 2;
+            tx_enterprise *ne = realloc(es, cap * sizeof *es);
+            if (!ne) {
+                rc = tx_err_set(err, TX_ENOMEM, "%s: out of memory", path);
+                goto out;
+            }
+            es = ne;
+        }
+        tx_enterprise *e = &es[n];
+        memset(e, 0, sizeof *e);
+        int reason = -1;
+        for (int k = 0; k < 4 && reason < 0; k++)
+            if (!field_present(&row, in.col[k]))
+                reason = TX_REJECT_MISSING_FIELD;
+        if (reason < 0) {
+            tx_field id = trimmed(&row, in.col[0]), ind = trimmed(&row, in.col[2]),
+                     dist = trimmed(&row, in.col[3]);
+            if (!tx_uscc_valid(id.ptr, id.len))
+                reason = TX_REJECT_BAD_USCC;
+            else if (tx_industry_normalise(ind.ptr, ind.len, e->industry))
+                reason = TX_REJECT_BAD_INDUSTRY;
+            else if (tx_district_normalise(dist.ptr, dist.len, e->district))
+                reason = TX_REJECT_BAD_DISTRICT;
+            else if (!tx_field_copy(&row.fields[in.col[1]], e->name, sizeof e->name) ||
+                     (field_present(&row, in.col[6]) &&
+                      !tx_field_copy(&row.fields[in.col[6]], e->cluster, sizeof e->cluster)))
+                reason = TX_REJECT_TOO_LONG;
+            else
+                tx_field_copy(&id, e->id, sizeof e->id);
+        }
+        e->land_area_mu = NAN;
+        if (reason < 0 && field_present(&row, in.col[4])) {
+            const tx_field *f = &row.fields[in.col[4]];
+            if (tx_parse_double(f->ptr, f->len, &e->land_area_mu) || !isfinite(e->land_area_mu) ||
+                e->land_area_mu < 0)
+                reason = TX_REJECT_BAD_VALUE;
+        }
+        e->above_scale = 1;
+        if (reason < 0 && field_present(&row, in.col[5])) {
+            tx_field f = trimmed(&row, in.col[5]);
+            if (tx_field_is(&f, "0"))
+                e->above_scale = 0;
+            else if (!tx_field_is(&f, "1"))
+                reason = TX_REJECT_BAD_VALUE;
+        }
+        if (reason < 0) {
+            int dup = id_set_add(&seen, e->id);
+            if (dup < 0) {
+                rc = tx_err_set(err, TX_ENOMEM, "%s: out of memory", path);
+                goto out;
+            }
+            if (dup)
+                reason = TX_REJECT_DUPLICATE_ID;
+        }
+        if (reason >= 0) {
+            if ((rc = report(rj, path, row.line, reason, NULL, &row, err)))
+                goto out;
+            continue;
+        }
+        n++;
+    }
+    if (rc < 0)
+        goto out;
+    size_t changed = 0, before = 0;
+    tx_store_enterprises(st, &before);
+    rc = tx_store_put_enterprises(st, es, n, &changed, err);
+    if (!rc) {
+        size_t after = 0;
+        tx_store_enterprises(st, &after);
+        s->enterprises_new += after - before;
+        s->enterprises_changed += changed;
+    }
+out:
+    id_set_free(&seen);
+    free(es);
+    tx_csv_free(in.csv);
+    return rc;
+}
+
+static int ingest_meters(const char *dir, tx_store *st, rejects *rj, tx_ingest_summary *s,
+                         tx_err *err)
+{
+    static const char *const cols[] = {"meter_id", "enterprise_id", "carrier", "unit",
+                                       "kind", "multiplier", "register_digits",
+                                       "interval_minutes", "capacity"};
+    static const uint8_t req[] = {1, 1, 1, 1, 1, 0, 0, 1, 0};
+    char path[1100];
+    in_file in;
+    int rc = open_in(dir, "meters.csv", cols, req, 9, 0, &in, path, sizeof path, err);
+    if (rc)
+        return rc;
+    size_t cap = 1024, n = 0;
+    tx_meter *ms = malloc(cap * sizeof *ms);
+    id_set seen = {0};
+    if (!ms) {
+        rc = tx_err_set(err, TX_ENOMEM, "%s: out of memory", path);
+        goto out;
+    }
+    tx_csv_row row;
+    while ((rc = tx_csv_next(in.csv, &row, err)) == 1) {
+        rc = 0;
+        if (n == cap) {
+            size_t ncap = cap * 2;
+            tx_meter *nm = realloc(ms, ncap * sizeof *ms);
+            if (!nm) {
+                rc = tx_err_set(err, TX_ENOMEM, "%s: out of memory", path);
+                goto out;
+            }
+            ms = nm;
+            cap = ncap;
+        }
+        tx_meter *m = &ms[n];
+        memset(m, 0, sizeof *m);
+        m->multiplier = 1.0;
+        m->capacity = NAN;
+        int reason = -1;
+        const char *detail = NULL;
+        for (int k = 0; k < 5 && reason < 0; k++)
+            if (!field_present(&row, in.col[k]))
+                reason = TX_REJECT_MISSING_FIELD;
+        if (reason < 0 && !field_present(&row, in.col[7]))
+            reason = TX_REJECT_MISSING_FIELD;
+        if (reason < 0) {
+            tx_field id = trimmed(&row, in.col[0]), eid = trimmed(&row, in.col[1]),
+                     car = trimmed(&row, in.col[2]), unit = trimmed(&row, in.col[3]),
+                     kind = trimmed(&row, in.col[4]);
+            int c = tx_carrier_parse(car.ptr, car.len), u = tx_unit_parse(unit.ptr, unit.len);
+            int64_t iv = 0;
+            tx_field ivf = trimmed(&row, in.col[7]);
+            if (!tx_field_copy(&id, m->id, sizeof m->id))
+                reason = TX_REJECT_TOO_LONG;
+            else if (!tx_field_copy(&eid, m->enterprise_id, sizeof m->enterprise_id) ||
+                     tx_store_find_enterprise(st, m->enterprise_id) < 0)
+                reason = TX_REJECT_UNKNOWN_ENTERPRISE;
+            else if (c < 0)
+                reason = TX_REJECT_BAD_CARRIER;
+            else if (u < 0 || !tx_unit_fits_carrier(u, c))
+                reason = TX_REJECT_BAD_UNIT;
+            else if (!tx_field_is(&kind, "cumulative") && !tx_field_is(&kind, "interval"))
+                reason = TX_REJECT_BAD_KIND;
+            else if (tx_parse_int64(ivf.ptr, ivf.len, &iv) || tx_store_grid_of((int)iv) < 0)
+                reason = TX_REJECT_BAD_INTERVAL;
+            else {
+                m->carrier = (uint8_t)c;
+                m->unit = (uint8_t)u;
+                m->kind = tx_field_is(&kind, "cumulative") ? TX_KIND_CUMULATIVE : TX_KIND_INTERVAL;
+                m->interval_minutes = (uint16_t)iv;
+            }
+        }
+        if (reason < 0 && field_present(&row, in.col[5])) {
+            const tx_field *f = &row.fields[in.col[5]];
+            if (tx_parse_double(f->ptr, f->len, &m->multiplier) || !isfinite(m->multiplier) ||
+                m->multiplier <= 0)
+                reason = TX_REJECT_BAD_MULTIPLIER;
+        }
+        if (reason < 0 && field_present(&row, in.col[6])) {
+            const tx_field *f = &row.fields[in.col[6]];
+            int64_t d;
+            if (tx_parse_int64(f->ptr, f->len, &d) || d < 1 || d > 15)
+                reason = TX_REJECT_BAD_VALUE, detail = "register_digits must be 1..15";
+            else
+                m->register_digits = (uint8_t)d;
+        }
+        if (reason < 0 && field_present(&row, in.col[8])) {
+            const tx_field *f = &row.fields[in.col[8]];
+            if (tx_parse_double(f->ptr, f->len, &m->capacity) || !isfinite(m->capacity) ||
+                m->capacity <= 0)
+                reason = TX_REJECT_BAD_VALUE, detail = "capacity must be > 0";
+        }
+        if (reason < 0) {
+            int dup = id_set_add(&seen, m->id);
+            if (dup < 0) {
+                rc = tx_err_set(err, TX_ENOMEM, "%s: out of memory", path);
+                goto out;
+            }
+            if (dup)
+                reason = TX_REJECT_DUPLICATE_ID;
+        }
+        if (reason >= 0) {
+            if ((rc = report(rj, path, row.line, reason, detail, &row, err)))
+                goto out;
+            continue;
+        }
+        n++;
+    }
+    if (rc < 0)
+        goto out;
+    size_t changed = 0, before = 0, after = 0;
+    tx_store_meters(st, &before);
+    rc = tx_store_put_meters(st, ms, n, &changed, err);
+    if (!rc) {
+        tx_store_meters(st, &after);
+        s->meters_new += after - before;
+        s->meters_changed += changed;
+    }
+out:
+    id_set_free(&seen);
+    free(ms);
+    tx_csv_free(in.csv);
+    return rc;
+}
+
+static int ingest_events(const char *dir, tx_store *st, rejects *rj, tx_ingest_summary *s,
+                         tx_err *err)
+{
+    static const char *const cols[] = {"meter_id", "timestamp", "event", "old_reading",
+                                       "new_reading", "new_multiplier"};
+    static const uint8_t req[] = {1, 1, 1, 0, 0, 0};
+    char path[1100];
+    in_file in;
+    int rc = open_in(dir, "meter_events.csv", cols, req, 6, 1, &in, path, sizeof path, err);
+    if (rc == TX_ENOTFOUND)
+        return TX_OK; /* optional file */
+    if (rc)
+        return rc;
+    size_t cap = 256, n = 0;
+    tx_event *ev = malloc(cap * sizeof *ev);
+    if (!ev) {
+        tx_csv_free(in.csv);
+        return tx_err_set(err, TX_ENOMEM, "%s: out of memory", path);
+    }
+    tx_csv_row row;
+    while ((rc = tx_csv_next(in.csv, &row, err)) == 1) {
+        rc = 0;
+        if (n == cap) {
+            tx_event *ne = realloc(ev, 2 * cap * sizeof *ev);
+            if (!ne) {
+                rc = tx_err_set(err, TX_ENOMEM, "%s: out of memory", path);
+                break;
+            }
+            ev = ne;
+            cap *= 2;
+        }
+        tx_event *e = &ev[n];
+        memset(e, 0, sizeof *e);
+        e->old_reading = e->new_reading = e->new_multiplier = NAN;
+        int reason = -1;
+        const char *detail = NULL;
+        for (int k = 0; k < 3 && reason < 0; k++)
+            if (!field_present(&row, in.col[k]))
+                reason = TX_REJECT_MISSING_FIELD;
+        if (reason < 0) {
+            tx_field id = trimmed(&row, in.col[0]), kind = trimmed(&row, in.col[2]);
+            const tx_field *ts = &row.fields[in.col[1]];
+            if (!tx_field_copy(&id, e->meter_id, sizeof e->meter_id) ||
+                tx_store_find_meter(st, e->meter_id) < 0)
+                reason = TX_REJECT_UNKNOWN_METER;
+            else if (tx_parse_timestamp(ts->ptr, ts->len, &e->t))
+                reason = TX_REJECT_BAD_TIMESTAMP;
+            else if (tx_field_is(&kind, "replace"))
+                e->type = TX_EVENT_REPLACE;
+            else if (tx_field_is(&kind, "multiplier"))
+                e->type = TX_EVENT_MULTIPLIER;
+            else
+                reason = TX_REJECT_BAD_EVENT, detail = "event must be replace or multiplier";
+        }
+        double *dst[] = {&e->old_reading, &e->new_reading, &e->new_multiplier};
+        for (int k = 0; k < 3 && reason < 0; k++) {
+            if (!field_present(&row, in.col[3 + k]))
+                continue;
+            const tx_field *f = &row.fields[in.col[3 + k]];
+            if (tx_parse_double(f->ptr, f->len, dst[k]) || !isfinite(*dst[k]))
+                reason = TX_REJECT_BAD_NUMBER;
+        }
+        if (reason < 0 && e->type == TX_EVENT_REPLACE &&
+            (!isfinite(e->old_reading) || !isfinite(e->new_reading)))
+            reason = TX_REJECT_BAD_EVENT, detail = "replace needs old_reading and new_reading";
+        if (reason < 0 && e->type == TX_EVENT_MULTIPLIER && !(e->new_multiplier > 0))
+            reason = TX_REJECT_BAD_EVENT, detail = "multiplier needs new_multiplier > 0";
+        if (reason >= 0) {
+            if ((rc = report(rj, path, row.line, reason, detail, &row, err)))
+                break;
+            continue;
+        }
+        n++;
+    }
+    if (rc >= 0) {
+        size_t changed = 0, before = 0, after = 0;
+        tx_store_events(st, &before);
+        rc = tx_store_put_events(st, ev, n, &changed, err);
+        if (!rc) {
+            tx_store_events(st, &after);
+            s->events_new += after - before;
+        }
+    }
+    free(ev);
+    tx_csv_free(in.csv);
+    return rc;
+}
+
+/* ---- readings ------------------------------------------------------------------------------ */
+
+typedef struct {
+    int64_t slot;
+    int64_t window; /* slot / chunk slots of the grid: one store window */
+    double value;
+    uint32_t row;  /* store row in the grid */
+    uint32_t seq;  /* order in the file: later wins */
+    uint32_t line; /* for the conflict report (lines beyond 4e9 are clamped) */
+    uint8_t grid;
+    uint8_t quality;
+} reading;
+
+static int cmp_reading(const void *a, const void *b)
+{
+    const reading *x = a, *y = b;
+    if (x->grid != y->grid)
+        return x->grid < y->grid ? -1 : 1;
+    if (x->window != y->window)
+        return x->window < y->window ? -1 : 1;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Applies one window of readings (same grid, same chunk window) to the store. */
+static int apply_window(tx_store *st, const char *path, reading *rd, size_t n, double **buf,
+                        uint8_t **qbuf, size_t *bufcap, rejects *rj, tx_ingest_summary *s,
+                        tx_err *err)
+{
+    int minutes = tx_store_grid_minutes[rd[0].grid];
+    uint32_t rmin = UINT32_MAX, rmax = 0;
+    int64_t smin = INT64_MAX, smax = INT64_MIN;
+    for (size_t i = 0; i < n; i++) {
+        if (rd[i].row < rmin)
+            rmin = rd[i].row;
+        if (rd[i].row > rmax)
+            rmax = rd[i].row;
+        if (rd[i].slot < smin)
+            smin = rd[i].slot;
+        if (rd[i].slot > smax)
+            smax = rd[i].slot;
+    }
+    size_t nrows = rmax - rmin + 1, nslots = (size_t)(smax - smin + 1);
+    size_t cells = nrows * nslots;
+    if (cells > *bufcap) {
+        double *nb = realloc(*buf, cells * sizeof **buf);
+        if (nb)
+            *buf = nb;
+        uint8_t *nq = realloc(*qbuf, cells);
+        if (nq)
+            *qbuf = nq;
+        if (!nb || !nq)
+            return tx_err_set(err, TX_ENOMEM, "%s: out of memory for %zu x %zu readings", path,
+                              nrows, nslots);
+        *bufcap = cells;
+    }
+    int rc = tx_store_read_block(st, minutes, rmin, nrows, smin, nslots, *buf, *qbuf, err);
+    if (rc)
+        return rc;
+    int changed = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t cell = (size_t)(rd[i].row - rmin) * nslots + (size_t)(rd[i].slot - smin);
+        double old = (*buf)[cell];
+        if (isnan(old)) {
+            s->stored++;
+        } else if (old == rd[i].value && (*qbuf)[cell] == rd[i].quality) {
+            s->duplicates++;
+            continue;
+        } else {
+            s->conflicts++;
+            char detail[128];
+            snprintf(detail, sizeof detail, "stored %.17g replaced by %.17g (later wins)", old,
+                     rd[i].value);
+            if ((rc = report(rj, path, rd[i].line, -1, detail, NULL, err)))
+                return rc;
+        }
+        (*buf)[cell] = rd[i].value;
+        (*qbuf)[cell] = rd[i].quality;
+        changed = 1;
+    }
+    if (!changed)
+        return TX_OK;
+    return tx_store_write_block(st, minutes, rmin, nrows, smin, nslots, *buf, *qbuf, err);
+}
+
+static int ingest_readings_file(const char *path, tx_store *st, rejects *rj,
+                                tx_ingest_summary *s, tx_err *err)
+{
+    static const char *const cols[] = {"meter_id", "timestamp", "value", "quality"};
+    static const uint8_t req[] = {1, 1, 1, 0};
+    tx_csv *csv = NULL;
+    int rc = tx_csv_open(path, &csv, err);
+    if (rc)
+        return rc;
+    s->bytes += tx_csv_size(csv);
+    int col[4];
+    size_t nunknown = 0;
+    char unknown[256] = "";
+    rc = tx_csv_header(csv, cols, req, 4, col, &nunknown, unknown, sizeof unknown, err);
+    if (rc) {
+        tx_csv_free(csv);
+        return rc;
+    }
+    if (nunknown)
+        fprintf(stderr, "tanxiao: warning: %s: %zu unknown column(s) ignored: %s\n", path,
+                nunknown, unknown);
+    size_t n_meters = 0;
+    const tx_meter *meters = tx_store_meters(st, &n_meters);
+    size_t cap = 1 << 16, n = 0;
+    reading *rd = malloc(cap * sizeof *rd);
+    double *buf = NULL;
+    uint8_t *qbuf = NULL;
+    size_t bufcap = 0;
+    if (!rd) {
+        tx_csv_free(csv);
+        return tx_err_set(err, TX_ENOMEM, "%s: out of memory", path);
+    }
+    /* The meter of the previous row: files usually hold a meter's rows together. */
+    long last_meter = -1;
+    char last_id[TX_METER_ID_CAP] = "";
+    tx_csv_row row;
+    uint32_t seq = 0;
+    while ((rc = tx_csv_next(csv, &row, err)) == 1) {
+        rc = 0;
+        s->rows++;
+        int reason = -1;
+        if (!field_present(&row, col[0]) || !field_present(&row, col[1]) ||
+            !field_present(&row, col[2])) {
+            reason = row.nfields < 3 ? TX_REJECT_TOO_FEW_FIELDS : TX_REJECT_MISSING_FIELD;
+        }
+        long m = -1;
+        int64_t t = 0, slot = 0;
+        double v = 0;
+        uint8_t q = 0;
+        if (reason < 0) {
+            tx_field id = trimmed(&row, col[0]);
+            if (id.len < sizeof last_id && strncmp(last_id, id.ptr, id.len) == 0 &&
+                last_id[id.len] == '\0') {
+                m = last_meter;
+            } else {
+                char idbuf[TX_METER_ID_CAP];
+                if (tx_field_copy(&id, idbuf, sizeof idbuf))
+                    m = tx_store_find_meter(st, idbuf);
+                if (m >= 0) {
+                    memcpy(last_id, idbuf, sizeof last_id);
+                    last_meter = m;
+                }
+            }
+            const tx_field *ts = &row.fields[col[1]], *vf = &row.fields[col[2]];
+            if (m < 0)
+                reason = TX_REJECT_UNKNOWN_METER;
+            else if (tx_parse_timestamp(ts->ptr, ts->len, &t))
+                reason = TX_REJECT_BAD_TIMESTAMP;
+            else if (t < TX_EPOCH_UNIX)
+                reason = TX_REJECT_BEFORE_EPOCH;
+            else if (tx_store_slot(t, meters[m].interval_minutes, &slot))
+                reason = TX_REJECT_OFF_GRID;
+            else if (tx_parse_double(vf->ptr, vf->len, &v))
+                reason = TX_REJECT_BAD_NUMBER;
+            else if (!isfinite(v))
+                reason = TX_REJECT_NOT_FINITE;
+            else if (v < 0)
+                reason = meters[m].kind == TX_KIND_INTERVAL ? TX_REJECT_NEGATIVE_INTERVAL
+                                                            : TX_REJECT_BAD_VALUE;
+        }
+        if (reason < 0 && field_present(&row, col[3])) {
+            tx_field qf = trimmed(&row, col[3]);
+            if (tx_field_is(&qf, "0"))
+                q = 0;
+            else if (tx_field_is(&qf, "1"))
+                q = 1;
+            else if (tx_field_is(&qf, "2"))
+                q = 2;
+            else
+                reason = TX_REJECT_BAD_QUALITY;
+        }
+        if (reason >= 0) {
+            if ((rc = report(rj, path, row.line, reason, NULL, &row, err)))
+                break;
+            continue;
+        }
+        if (n == cap) {
+            reading *nr = realloc(rd, 2 * cap * sizeof *rd);
+            if (!nr) {
+                rc = tx_err_set(err, TX_ENOMEM, "%s: out of memory", path);
+                break;
+            }
+            rd = nr;
+            cap *= 2;
+        }
+        rd[n++] = (reading){slot,
+                            slot / (int64_t)tx_store_chunk_slots(meters[m].interval_minutes),
+                            v,
+                            meters[m].row,
+                            seq++,
+                            row.line > UINT32_MAX ? UINT32_MAX : (uint32_t)row.line,
+                            (uint8_t)tx_store_grid_of(meters[m].interval_minutes),
+                            q};
+    }
+    tx_csv_free(csv);
+    if (rc >= 0) {
+        rc = 0;
+        /* Group by grid and store window; within a window, file order (later wins). */
+        qsort(rd, n, sizeof *rd, cmp_reading);
+        for (size_t i = 0, j; !rc && i < n; i = j) {
+            for (j = i + 1; j < n && rd[j].grid == rd[i].grid && rd[j].window == rd[i].window; j++)
+                ;
+            rc = apply_window(st, path, rd + i, j - i, &buf, &qbuf, &bufcap, rj, s, err);
+        }
+    }
+    free(rd);
+    free(buf);
+    free(qbuf);
+    return rc;
+}
+
+static int list_reading_files(const char *dir, char ***names, size_t *n, tx_err *err)
+{
+    char path[1100];
+    snprintf(path, sizeof path, "%s/readings", dir);
+    *names = NULL;
+    *n = 0;
+    DIR *d = opendir(path);
+    if (!d)
+        return TX_OK; /* no readings: catalogue only */
+    size_t cap = 0;
+    struct dirent *de;
+    int rc = TX_OK;
+    while ((de = readdir(d))) {
+        size_t len = strlen(de->d_name);
+        if (len < 5 || strcmp(de->d_name + len - 4, ".csv") != 0 || de->d_name[0] == '.')
+            continue;
+        if (*n == cap) {
+            cap = cap ? 2 * cap : 256;
+            char **nn = realloc(*names, cap * sizeof **names);
+            if (!nn) {
+                rc = tx_err_set(err, TX_ENOMEM, "out of memory");
+                break;
+            }
+            *names = nn;
+        }
+        if (!((*names)[*n] = strdup(de->d_name))) {
+            rc = tx_err_set(err, TX_ENOMEM, "out of memory");
+            break;
+        }
+        (*n)++;
+    }
+    closedir(d);
+    if (!rc)
+        qsort(*names, *n, sizeof **names, cmp_cstr); /* byte order: later files win */
+    return rc;
+}
+
+int tx_ingest(const tx_ingest_params *p, tx_ingest_summary *s, tx_err *err)
+{
+    memset(s, 0, sizeof *s);
+    if (!p->dataset_dir || !p->store_path)
+        return tx_err_set(err, TX_EINVAL, "ingest needs a dataset directory and --store");
+    rejects rj = {NULL, "", s};
+    snprintf(rj.path, sizeof rj.path, "%s.rejects.csv", p->store_path);
+    remove(rj.path); /* the report describes this ingest only */
+    tx_store *st = NULL;
+    int rc = tx_store_open(p->store_path, 1, p->zstd_level, &st, err);
+    if (rc)
+        return rc;
+    char **files = NULL;
+    size_t nfiles = 0;
+    if (!(rc = ingest_enterprises(p->dataset_dir, st, &rj, s, err)) &&
+        !(rc = ingest_meters(p->dataset_dir, st, &rj, s, err)) &&
+        !(rc = ingest_events(p->dataset_dir, st, &rj, s, err)) &&
+        !(rc = tx_store_flush(st, err)) &&
+        !(rc = list_reading_files(p->dataset_dir, &files, &nfiles, err))) {
+        for (size_t i = 0; !rc && i < nfiles; i++) {
+            char path[1400];
+            snprintf(path, sizeof path, "%s/readings/%s", p->dataset_dir, files[i]);
+            rc = ingest_readings_file(path, st, &rj, s, err);
+            s->files++;
+            if (p->progress)
+                p->progress("ingesting readings", i + 1, nfiles, p->progress_arg);
+        }
+    }
+    for (size_t i = 0; i < nfiles; i++)
+        free(files[i]);
+    free(files);
+    tx_err cerr;
+    int crc = tx_store_close(st, &cerr);
+    if (!rc && crc)
+        rc = tx_err_set(err, cerr.code, "%s", cerr.msg);
+    if (rj.f) {
+        if (fclose(rj.f) != 0 && !rc)
+            rc = tx_err_set(err, TX_EIO, "%s: cannot write the rejects report", rj.path);
+        snprintf(s->rejects_path, sizeof s->rejects_path, "%s", rj.path);
+    }
+    return rc;
+}

@@ -1,1 +1,1369 @@
-/* placeholder: being written this session */
+#define _GNU_SOURCE /* qsort_r */
+/*
+ * run.c - `tanxiao run`: meter period totals from the store, enterprise energy, CO2, water,
+ * intensities, statuses, grades and reductions, aggregates, and the results file.
+ *
+ * Data flow: the store is read one block of meter rows at a time by this thread (libhdf5
+ * is serial); the meters of a block are computed in OpenMP threads, each with its own
+ * scratch; everything after the meter totals works on small per-enterprise arrays.
+ */
+#include "tanxiao.h"
+
+#include "csv.h"
+#include "h5io.h"
+#include "method.h"
+#include "results.h"
+#include "store.h"
+#include "tables.h"
+#include "tx_kernels.h"
+
+#include <math.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+const tx_run_params TX_RUN_PARAMS_DEFAULT = {
+    .grid_series = "MEE_NBS",
+    .grid_geography = "Zhejiang",
+    .pv_policy = TX_PV_GRID_ONLY,
+    .current_prices = 0,
+    .coverage_min = NAN,
+    .min_members = 0,
+    .threads = 0,
+    .zstd_level = TX_ZSTD_LEVEL_DEFAULT,
+};
+
+/* Largest block of one grid read at once (values), so memory stays bounded. */
+#define RUN_BLOCK_VALUES ((size_t)8 << 20)
+
+/* ---- financials and deflators ----------------------------------------------------------- */
+
+typedef struct {
+    double annual;
+    double month[12];
+    uint16_t month_mask;
+    uint8_t has_annual;
+} fin_year;
+
+typedef struct {
+    int years[2];   /* report and base year (equal when one) */
+    fin_year *rows; /* [enterprise][2] */
+    uint64_t nrows, rejected, unknown_enterprise, replaced;
+    uint64_t checksum, bytes;
+} financials;
+
+static void fin_init(fin_year *f)
+{
+    memset(f, 0, sizeof *f);
+    f->annual = NAN;
+    for (int m = 0; m < 12; m++)
+        f->month[m] = NAN;
+}
+
+/* Parses "2025" or "2025-03" into year and month (0 for the year). */
+static int parse_fin_period(const tx_field *f, int *year, int *month)
+{
+    int64_t y, m = 0;
+    if (f->len == 4)
+        return tx_parse_int64(f->ptr, 4, &y) || y < 1900 || y > 2200
+                   ? TX_EPARSE
+                   : (*year = (int)y, *month = 0, TX_OK);
+    if (f->len != 7 || f->ptr[4] != '-' || tx_parse_int64(f->ptr, 4, &y) ||
+        tx_parse_int64(f->ptr + 5, 2, &m) || m < 1 || m > 12 || y < 1900 || y > 2200)
+        return TX_EPARSE;
+    *year = (int)y;
+    *month = (int)m;
+    return TX_OK;
+}
+
+static int load_financials(const char *dir, tx_store *st, size_t ne, financials *fin,
+                           tx_err *err)
+{
+    char path[1100];
+    snprintf(path, sizeof path, "%s/financials.csv", dir);
+    fin->rows = malloc((ne ? ne : 1) * 2 * sizeof *fin->rows);
+    if (!fin->rows)
+        return tx_err_set(err, TX_ENOMEM, "%s: out of memory", path);
+    for (size_t i = 0; i < 2 * ne; i++)
+        fin_init(&fin->rows[i]);
+    int rc = tx_file_checksum(path, &fin->checksum, &fin->bytes, err);
+    if (rc)
+        return rc;
+    tx_csv *csv = NULL;
+    if ((rc = tx_csv_open(path, &csv, err)))
+        return rc;
+    const char *names[] = {"enterprise_id", "period", "value_added"};
+    const uint8_t req[] = {1, 1, 1};
+    int col[3];
+    size_t nunknown = 0;
+    rc = tx_csv_header(csv, names, req, 3, col, &nunknown, NULL, 0, err);
+    tx_csv_row row;
+    while (!rc && (rc = tx_csv_next(csv, &row, err)) == 1) {
+        rc = 0;
+        fin->nrows++;
+        const char *why = NULL;
+        int year = 0, month = 0;
+        double va = NAN;
+        long e = -1;
+        char id[TX_USCC_LEN + 2];
+        if (row.nfields <= (size_t)col[0] || row.nfields <= (size_t)col[1] ||
+            row.nfields <= (size_t)col[2])
+            why = "too few fields";
+        else if (!tx_field_copy(&row.fields[col[0]], id, sizeof id) ||
+                 (e = tx_store_find_enterprise(st, id)) < 0)
+            why = "unknown enterprise";
+        else if (parse_fin_period(&row.fields[col[1]], &year, &month))
+            why = "bad period (YYYY or YYYY-MM)";
+        else if (tx_parse_double(row.fields[col[2]].ptr, row.fields[col[2]].len, &va) ||
+                 !isfinite(va))
+            why = "value_added is not a number";
+        if (why) {
+            if (e < 0 && why[0] == 'u')
+                fin->unknown_enterprise++;
+            else
+                fin->rejected++;
+            if (fin->rejected + fin->unknown_enterprise <= 5)
+                fprintf(stderr, "tanxiao: warning: %s:%llu: %s; row ignored\n", path,
+                        (unsigned long long)row.line, why);
+            continue;
+        }
+        for (int k = 0; k < 2; k++) {
+            if (fin->years[k] != year || (k == 1 && fin->years[1] == fin->years[0]))
+                continue;
+            fin_year *f = &fin->rows[(size_t)e * 2 + (size_t)k];
+            if (month == 0) {
+                fin->replaced += f->has_annual;
+                f->annual = va;
+                f->has_annual = 1;
+            } else {
+                fin->replaced += (f->month_mask >> (month - 1)) & 1u;
+                f->month[month - 1] = va;
+                f->month_mask |= (uint16_t)(1u << (month - 1));
+            }
+        }
+    }
+    tx_csv_free(csv);
+    return rc < 0 ? rc : TX_OK;
+}
+
+/* Value added of a period: the annual row for a whole year, else the sum of its months
+ * when every month is present, else NaN (METHOD.md section 8). */
+static double period_va(const fin_year *f, const tx_period *p)
+{
+    if (p->month_first == 1 && p->month_last == 12 && f->has_annual)
+        return f->annual;
+    double sum = 0.0;
+    for (int m = p->month_first; m <= p->month_last; m++) {
+        if (!((f->month_mask >> (m - 1)) & 1u))
+            return NAN;
+        sum += f->month[m - 1];
+    }
+    return sum;
+}
+
+typedef struct {
+    double index[100][2]; /* price index by division, [report, base]; NaN missing */
+    int present;
+    uint64_t checksum, bytes;
+} deflators;
+
+static int load_deflators(const char *dir, const int years[2], deflators *d, tx_err *err)
+{
+    for (int i = 0; i < 100; i++)
+        d->index[i][0] = d->index[i][1] = NAN;
+    char path[1100];
+    snprintf(path, sizeof path, "%s/deflators.csv", dir);
+    FILE *probe = fopen(path, "rb");
+    if (!probe)
+        return TX_OK; /* optional */
+    fclose(probe);
+    d->present = 1;
+    int rc = tx_file_checksum(path, &d->checksum, &d->bytes, err);
+    if (rc)
+        return rc;
+    tx_csv *csv = NULL;
+    if ((rc = tx_csv_open(path, &csv, err)))
+        return rc;
+    const char *names[] = {"industry_division", "year", "price_index"};
+    const uint8_t req[] = {1, 1, 1};
+    int col[3];
+    rc = tx_csv_header(csv, names, req, 3, col, NULL, NULL, 0, err);
+    tx_csv_row row;
+    while (!rc && (rc = tx_csv_next(csv, &row, err)) == 1) {
+        rc = 0;
+        int64_t div, year;
+        double idx;
+        if (row.nfields <= (size_t)col[0] || row.nfields <= (size_t)col[1] ||
+            row.nfields <= (size_t)col[2] ||
+            tx_parse_int64(row.fields[col[0]].ptr, row.fields[col[0]].len, &div) ||
+            tx_parse_int64(row.fields[col[1]].ptr, row.fields[col[1]].len, &year) ||
+            tx_parse_double(row.fields[col[2]].ptr, row.fields[col[2]].len, &idx) ||
+            div < 1 || div > 99 || !isfinite(idx) || idx <= 0) {
+            rc = tx_err_set(err, TX_EPARSE,
+                            "%s:%llu: bad deflator row (industry_division 01-99, year, "
+                            "price_index > 0)",
+                            path, (unsigned long long)row.line);
+            break;
+        }
+        for (int k = 0; k < 2; k++)
+            if (year == years[k])
+                d->index[div][k] = idx;
+    }
+    tx_csv_free(csv);
+    return rc < 0 ? rc : TX_OK;
+}
+
+/* ---- meter period totals ---------------------------------------------------------------- */
+
+typedef struct {
+    tx_period per;
+    int has;
+    double *total;       /* per meter, canonical unit */
+    double *coverage;    /* per meter */
+    tx_meter_period *mp; /* per meter */
+    uint64_t readings;
+    /* per enterprise */
+    double *tce, *co2, *water, *cov, *water_cov, *va;
+    uint8_t *has_elec, *has_water;
+    tx_coefs coefs;
+} period_res;
+
+typedef struct {
+    const tx_run_params *p;
+    tx_store *st;
+    const tx_meter *meters;
+    size_t nm;
+    const tx_enterprise *ents;
+    size_t ne;
+    uint32_t *owner;      /* meter -> enterprise */
+    size_t *ev_first;     /* meter -> first event in evs */
+    size_t *ev_count;
+    tx_event *evs;        /* sorted by (meter, t) */
+    tx_tables tables;
+    double coverage_min;
+    int min_members;
+    uint64_t done_values, total_values;
+} run_ctx;
+
+static double pow10i(int digits)
+{
+    double m = 1.0;
+    for (int i = 0; i < digits; i++)
+        m *= 10.0;
+    return m;
+}
+
+static int compute_meters(run_ctx *rc_, period_res *pr, tx_err *err)
+{
+    const tx_meter *meters = rc_->meters;
+    int nthreads = omp_get_max_threads();
+    for (int g = 0; g < TX_STORE_NGRIDS; g++) {
+        const int minutes = tx_store_grid_minutes[g];
+        const int64_t step = (int64_t)minutes * 60;
+        size_t rows = tx_store_grid_rows(rc_->st, minutes);
+        if (rows == 0)
+            continue;
+        int64_t s0, s1;
+        if (tx_store_slot(pr->per.start, minutes, &s0) ||
+            tx_store_slot(pr->per.end, minutes, &s1))
+            return tx_err_set(err, TX_ERANGE, "period %d is before the store's epoch",
+                              pr->per.year);
+        const size_t nvals = (size_t)(s1 - s0 + 1);
+        long *row_meter = malloc(rows * sizeof *row_meter);
+        if (!row_meter)
+            return tx_err_set(err, TX_ENOMEM, "out of memory");
+        for (size_t r = 0; r < rows; r++)
+            row_meter[r] = -1;
+        for (size_t m = 0; m < rc_->nm; m++)
+            if (meters[m].interval_minutes == minutes && meters[m].row < rows)
+                row_meter[meters[m].row] = (long)m;
+        size_t crow = tx_store_chunk_rows(minutes);
+        size_t block = RUN_BLOCK_VALUES / nvals / crow * crow;
+        if (block < crow)
+            block = crow;
+        if (block > rows)
+            block = rows;
+        double *buf = malloc(block * nvals * sizeof *buf);
+        double *dscratch = malloc((size_t)nthreads * nvals * sizeof *dscratch);
+        uint8_t *vscratch = malloc((size_t)nthreads * nvals);
+        int rc = TX_OK;
+        if (!buf || !dscratch || !vscratch)
+            rc = tx_err_set(err, TX_ENOMEM, "out of memory for a block of %zu x %zu values",
+                            block, nvals);
+        for (size_t r0 = 0; !rc && r0 < rows; r0 += block) {
+            size_t nr = rows - r0 < block ? rows - r0 : block;
+            rc = tx_store_read_block(rc_->st, minutes, r0, nr, s0, nvals, buf, NULL, err);
+            if (rc)
+                break;
+            uint64_t readings = 0;
+#pragma omp parallel for schedule(dynamic, 1) reduction(+ : readings)
+            for (size_t i = 0; i < nr; i++) {
+                long m = row_meter[r0 + i];
+                if (m < 0)
+                    continue;
+                int tid = omp_get_thread_num();
+                double *delta = dscratch + (size_t)tid * nvals;
+                uint8_t *valid = vscratch + (size_t)tid * nvals;
+                const tx_meter *mt = &meters[m];
+                const double *vals = buf + i * nvals;
+                size_t n = nvals;
+                int64_t t0 = pr->per.start;
+                if (mt->kind == TX_KIND_INTERVAL) { /* labels in (start, end] */
+                    vals++;
+                    n--;
+                    t0 += step;
+                }
+                for (size_t k = 0; k < n; k++)
+                    readings += isfinite(vals[k]) != 0;
+                double modulus = mt->register_digits ? pow10i(mt->register_digits) : 0.0;
+                tx_method_meter_period(mt->kind, vals, n, t0, step, mt->multiplier,
+                                       tx_unit_to_canonical(mt->unit), modulus,
+                                       modulus * rc_->tables.rollover_fraction,
+                                       rc_->evs + rc_->ev_first[m], rc_->ev_count[m], delta,
+                                       valid, &pr->mp[m]);
+                pr->total[m] = pr->mp[m].total;
+                pr->coverage[m] = pr->mp[m].nexpected
+                                      ? (double)pr->mp[m].nvalid / (double)pr->mp[m].nexpected
+                                      : NAN;
+            }
+            pr->readings += readings;
+            rc_->done_values += nr * nvals;
+            if (rc_->p->progress)
+                rc_->p->progress("reading meters", rc_->done_values, rc_->total_values,
+                                 rc_->p->progress_arg);
+        }
+        free(buf);
+        free(dscratch);
+        free(vscratch);
+        free(row_meter);
+        if (rc)
+            return rc;
+    }
+    return TX_OK;
+}
+
+/* Enterprise energy, CO2 and water of a period from the meter totals. */
+static int compute_enterprises(run_ctx *c, period_res *pr, tx_err *err)
+{
+    int rc = tx_method_coefs(&c->tables, c->p->grid_series, c->p->grid_geography, pr->per.year,
+                             c->p->pv_policy, &pr->coefs, err);
+    if (rc)
+        return rc;
+    const size_t nm = c->nm, ne = c->ne;
+    double *coef = malloc((nm ? nm : 1) * sizeof *coef);
+    if (!coef)
+        return tx_err_set(err, TX_ENOMEM, "out of memory");
+    memset(pr->tce, 0, ne * sizeof *pr->tce);
+    memset(pr->co2, 0, ne * sizeof *pr->co2);
+    memset(pr->water, 0, ne * sizeof *pr->water);
+    /* One scatter per quantity: acc[owner] += total x coefficient of its carrier. */
+    for (size_t m = 0; m < nm; m++)
+        coef[m] = pr->coefs.tce[c->meters[m].carrier];
+    txk_convert_scatter(pr->total, coef, c->owner, nm, pr->tce);
+    for (size_t m = 0; m < nm; m++)
+        coef[m] = pr->coefs.tco2[c->meters[m].carrier];
+    txk_convert_scatter(pr->total, coef, c->owner, nm, pr->co2);
+    for (size_t m = 0; m < nm; m++)
+        coef[m] = pr->coefs.water[c->meters[m].carrier];
+    txk_convert_scatter(pr->total, coef, c->owner, nm, pr->water);
+    free(coef);
+
+    for (size_t e = 0; e < ne; e++) {
+        pr->cov[e] = pr->water_cov[e] = NAN;
+        pr->has_elec[e] = pr->has_water[e] = 0;
+    }
+    for (size_t m = 0; m < nm; m++) {
+        uint32_t e = c->owner[m];
+        int carrier = c->meters[m].carrier;
+        double cv = pr->coverage[m];
+        if (!isfinite(cv))
+            cv = 0.0;
+        if (carrier == TX_CARRIER_ELECTRICITY)
+            pr->has_elec[e] = 1;
+        if (carrier == TX_CARRIER_WATER) {
+            pr->has_water[e] = 1;
+            pr->water_cov[e] = isnan(pr->water_cov[e]) || cv < pr->water_cov[e] ? cv
+                                                                                 : pr->water_cov[e];
+        }
+        if (tx_method_carrier_required(carrier, c->p->pv_policy))
+            pr->cov[e] = isnan(pr->cov[e]) || cv < pr->cov[e] ? cv : pr->cov[e];
+    }
+    for (size_t e = 0; e < ne; e++)
+        if (!pr->has_water[e])
+            pr->water[e] = NAN; /* no water meter: unknown, not zero */
+    return TX_OK;
+}
+
+static int period_alloc(period_res *pr, size_t nm, size_t ne)
+{
+    size_t m = nm ? nm : 1, e = ne ? ne : 1;
+    pr->total = calloc(m, sizeof *pr->total);
+    pr->coverage = calloc(m, sizeof *pr->coverage);
+    pr->mp = calloc(m, sizeof *pr->mp);
+    pr->tce = calloc(e, sizeof(double));
+    pr->co2 = calloc(e, sizeof(double));
+    pr->water = calloc(e, sizeof(double));
+    pr->cov = calloc(e, sizeof(double));
+    pr->water_cov = calloc(e, sizeof(double));
+    pr->va = calloc(e, sizeof(double));
+    pr->has_elec = calloc(e, 1);
+    pr->has_water = calloc(e, 1);
+    return pr->total && pr->coverage && pr->mp && pr->tce && pr->co2 && pr->water &&
+                   pr->cov && pr->water_cov && pr->va && pr->has_elec && pr->has_water
+               ? TX_OK
+               : TX_ENOMEM;
+}
+
+static void period_free(period_res *pr)
+{
+    free(pr->total);
+    free(pr->coverage);
+    free(pr->mp);
+    free(pr->tce);
+    free(pr->co2);
+    free(pr->water);
+    free(pr->cov);
+    free(pr->water_cov);
+    free(pr->va);
+    free(pr->has_elec);
+    free(pr->has_water);
+}
+
+/* ---- aggregates ------------------------------------------------------------------------ */
+
+typedef struct {
+    size_t nkeys;
+    char (*key)[8];
+    uint32_t *n, *nstatus[TX_NSTATUS], *ngrade[6], *nrated, *nred;
+    double *tce, *co2, *water, *va;
+    double *r_tce, *r_co2, *r_water_n, *r_water_va, *r_va; /* rated sums */
+    double *red_x[3][2], *red_va[3][2];                   /* reduction sums [ind][t/b] */
+    double *energy_int, *carbon_int, *water_int, *change[3];
+} aggregate;
+
+static void *agg_calloc(size_t n, size_t size, int *bad)
+{
+    void *p = calloc(n ? n : 1, size);
+    if (!p)
+        *bad = 1;
+    return p;
+}
+
+static int agg_alloc(aggregate *a, size_t nkeys)
+{
+    int bad = 0;
+    memset(a, 0, sizeof *a);
+    a->nkeys = nkeys;
+    a->key = agg_calloc(nkeys, sizeof *a->key, &bad);
+    a->n = agg_calloc(nkeys, 4, &bad);
+    a->nrated = agg_calloc(nkeys, 4, &bad);
+    a->nred = agg_calloc(nkeys, 4, &bad);
+    for (int s = 0; s < TX_NSTATUS; s++)
+        a->nstatus[s] = agg_calloc(nkeys, 4, &bad);
+    for (int g = 1; g <= 5; g++)
+        a->ngrade[g] = agg_calloc(nkeys, 4, &bad);
+    double **d[] = {&a->tce, &a->co2, &a->water, &a->va, &a->r_tce, &a->r_co2, &a->r_water_n,
+                    &a->r_water_va, &a->r_va, &a->energy_int, &a->carbon_int, &a->water_int,
+                    &a->change[0], &a->change[1], &a->change[2]};
+    for (size_t k = 0; k < sizeof d / sizeof d[0]; k++)
+        *d[k] = agg_calloc(nkeys, sizeof(double), &bad);
+    for (int i = 0; i < 3; i++)
+        for (int t = 0; t < 2; t++) {
+            a->red_x[i][t] = agg_calloc(nkeys, sizeof(double), &bad);
+            a->red_va[i][t] = agg_calloc(nkeys, sizeof(double), &bad);
+        }
+    return bad ? TX_ENOMEM : TX_OK;
+}
+
+static void agg_free(aggregate *a)
+{
+    free(a->key);
+    free(a->n);
+    free(a->nrated);
+    free(a->nred);
+    for (int s = 0; s < TX_NSTATUS; s++)
+        free(a->nstatus[s]);
+    for (int g = 1; g <= 5; g++)
+        free(a->ngrade[g]);
+    double *d[] = {a->tce, a->co2, a->water, a->va, a->r_tce, a->r_co2, a->r_water_n,
+                   a->r_water_va, a->r_va, a->energy_int, a->carbon_int, a->water_int,
+                   a->change[0], a->change[1], a->change[2]};
+    for (size_t k = 0; k < sizeof d / sizeof d[0]; k++)
+        free(d[k]);
+    for (int i = 0; i < 3; i++)
+        for (int t = 0; t < 2; t++) {
+            free(a->red_x[i][t]);
+            free(a->red_va[i][t]);
+        }
+}
+
+/* Per-enterprise inputs of the aggregates. */
+typedef struct {
+    size_t ne;
+    const uint8_t *status, *grade, *above;
+    const period_res *t, *b;
+    const double *water_ok;        /* 1 when water coverage is complete (report period) */
+    const double *va_t_const;      /* report VA at base-year prices */
+    const double *change[3];       /* enterprise reductions (finite = in the sums) */
+} agg_in;
+
+static void aggregate_by(const agg_in *in, const uint32_t *key, aggregate *a)
+{
+    for (size_t e = 0; e < in->ne; e++) {
+        uint32_t k = key[e];
+        a->n[k]++;
+        a->nstatus[in->status[e]][k]++;
+        if (in->grade[e] >= 1 && in->grade[e] <= 5)
+            a->ngrade[in->grade[e]][k]++;
+        /* Totals over all enterprises: unknown parts (no water meter, no VA) are skipped. */
+        a->tce[k] += in->t->tce[e];
+        a->co2[k] += in->t->co2[e];
+        if (isfinite(in->t->water[e]))
+            a->water[k] += in->t->water[e];
+        if (isfinite(in->t->va[e]))
+            a->va[k] += in->t->va[e];
+        /* Rated: complete data, VA > 0, 规上 (METHOD.md section 8). */
+        int rated = (in->status[e] == TX_STATUS_OK || in->status[e] == TX_STATUS_NO_BENCHMARK) &&
+                    in->above[e];
+        if (rated) {
+            a->nrated[k]++;
+            a->r_tce[k] += in->t->tce[e];
+            a->r_co2[k] += in->t->co2[e];
+            a->r_va[k] += in->t->va[e];
+            if (in->water_ok[e]) {
+                a->r_water_n[k] += in->t->water[e];
+                a->r_water_va[k] += in->t->va[e];
+            }
+            const double *xt[3] = {in->t->tce, in->t->co2, in->t->water};
+            const double *xb[3] = {in->b ? in->b->tce : NULL, in->b ? in->b->co2 : NULL,
+                                   in->b ? in->b->water : NULL};
+            for (int i = 0; i < 3; i++) {
+                if (!isfinite(in->change[i][e]))
+                    continue;
+                if (i == 0)
+                    a->nred[k]++;
+                a->red_x[i][0][k] += xt[i][e];
+                a->red_va[i][0][k] += in->va_t_const[e];
+                a->red_x[i][1][k] += xb[i][e];
+                a->red_va[i][1][k] += in->b->va[e];
+            }
+        }
+    }
+    for (size_t k = 0; k < a->nkeys; k++) {
+        a->energy_int[k] = a->r_va[k] > 0 ? a->r_tce[k] / a->r_va[k] : NAN;
+        a->carbon_int[k] = a->r_va[k] > 0 ? a->r_co2[k] / a->r_va[k] : NAN;
+        a->water_int[k] = a->r_water_va[k] > 0 ? a->r_water_n[k] / a->r_water_va[k] : NAN;
+        for (int i = 0; i < 3; i++) {
+            /* Prices are already rebased in the sums, so the price ratio here is 1. */
+            a->change[i][k] = tx_method_reduction_pct(a->red_x[i][0][k], a->red_va[i][0][k], 1.0,
+                                                      a->red_x[i][1][k], a->red_va[i][1][k], 1.0);
+        }
+    }
+}
+
+/* ---- results --------------------------------------------------------------------------- */
+
+static const uint8_t status_values[TX_NSTATUS] = {0, 1, 2, 3};
+static const char status_meanings[] = "OK INCOMPLETE NOT_RATEABLE NO_BENCHMARK";
+
+static int write_aggregate(hid_t file, const char *name, const char *key_name,
+                           const char *key_long, size_t key_width, const aggregate *a,
+                           const tx_grade_out *go, int level, tx_err *err)
+{
+    hid_t g = tx_h5_group(file, name, err);
+    if (g < 0)
+        return err ? err->code : TX_EHDF5;
+    const size_t n = a->nkeys;
+    int rc = TX_OK;
+    char *keys = malloc((n ? n : 1) * key_width);
+    if (!keys) {
+        H5Gclose(g);
+        return tx_err_set(err, TX_ENOMEM, "out of memory");
+    }
+    for (size_t k = 0; k < n; k++)
+        strncpy(keys + k * key_width, a->key[k], key_width);
+    rc = tx_h5_write_strings(g, key_name, keys, key_width, n, level, key_long, err);
+    free(keys);
+    struct {
+        const char *name;
+        const uint32_t *v;
+        const char *long_name;
+    } counts[] = {
+        {"n_enterprises", a->n, "enterprises in the group"},
+        {"n_ok", a->nstatus[TX_STATUS_OK], "enterprises with status OK"},
+        {"n_incomplete", a->nstatus[TX_STATUS_INCOMPLETE], "enterprises with status INCOMPLETE"},
+        {"n_not_rateable", a->nstatus[TX_STATUS_NOT_RATEABLE],
+         "enterprises with status NOT_RATEABLE"},
+        {"n_no_benchmark", a->nstatus[TX_STATUS_NO_BENCHMARK],
+         "enterprises with status NO_BENCHMARK"},
+        {"n_rated", a->nrated, "rated enterprises (complete data, VA > 0, above scale)"},
+        {"n_reduction", a->nred, "rated enterprises complete in both periods (reduction sums)"},
+        {"n_grade_1", a->ngrade[1], "enterprises graded 1"},
+        {"n_grade_2", a->ngrade[2], "enterprises graded 2"},
+        {"n_grade_3", a->ngrade[3], "enterprises graded 3"},
+        {"n_grade_4", a->ngrade[4], "enterprises graded 4"},
+        {"n_grade_5", a->ngrade[5], "enterprises graded 5"},
+    };
+    for (size_t i = 0; !rc && i < sizeof counts / sizeof counts[0]; i++)
+        rc = tx_h5_write_column(g, counts[i].name, H5T_NATIVE_UINT32, counts[i].v, n, level, "1",
+                                counts[i].long_name, err);
+    struct {
+        const char *name;
+        const double *v;
+        const char *units, *long_name;
+    } cols[] = {
+        {"energy_tce", a->tce, "tce", "comprehensive energy, all enterprises (当量值)"},
+        {"co2_t", a->co2, "tCO2", "CO2 emissions, all enterprises"},
+        {"water_m3", a->water, "m3", "water use, enterprises with water meters"},
+        {"value_added", a->va, "10^4 CNY", "value added, current prices, enterprises with VA"},
+        {"energy_intensity", a->energy_int, "tce/10^4 CNY",
+         "energy per value added, rated enterprises (ratio of sums)"},
+        {"carbon_intensity", a->carbon_int, "tCO2/10^4 CNY",
+         "CO2 per value added, rated enterprises (ratio of sums)"},
+        {"water_intensity", a->water_int, "m3/10^4 CNY",
+         "water per value added, rated enterprises with complete water data"},
+        {"energy_intensity_change_pct", a->change[0], "%",
+         "energy intensity reduction vs baseline at comparable prices, positive = fell"},
+        {"co2_intensity_change_pct", a->change[1], "%",
+         "CO2 intensity reduction vs baseline at comparable prices, positive = fell"},
+        {"water_intensity_change_pct", a->change[2], "%",
+         "water intensity reduction vs baseline at comparable prices, positive = fell"},
+    };
+    for (size_t i = 0; !rc && i < sizeof cols / sizeof cols[0]; i++)
+        rc = tx_h5_write_column(g, cols[i].name, H5T_NATIVE_DOUBLE, cols[i].v, n, level,
+                                cols[i].units, cols[i].long_name, err);
+    if (!rc && go) {
+        /* The grade benchmark of each industry row (keys are divisions). */
+        double *bi = malloc((n ? n : 1) * sizeof *bi);
+        uint32_t *bm = malloc((n ? n : 1) * sizeof *bm);
+        uint8_t *hb = malloc(n ? n : 1);
+        if (!bi || !bm || !hb)
+            rc = tx_err_set(err, TX_ENOMEM, "out of memory");
+        for (size_t k = 0; !rc && k < n; k++) {
+            int d = atoi(a->key[k]);
+            bi[k] = go->div_intensity[d];
+            bm[k] = go->div_members[d];
+            hb[k] = go->div_has_benchmark[d];
+        }
+        if (!rc)
+            rc = tx_h5_write_column(g, "benchmark_intensity", H5T_NATIVE_DOUBLE, bi, n, level,
+                                    "tCO2/10^4 CNY",
+                                    "industry carbon intensity used as the grades' benchmark "
+                                    "(rated above-scale members, ratio of sums)",
+                                    err);
+        if (!rc)
+            rc = tx_h5_write_column(g, "benchmark_members", H5T_NATIVE_UINT32, bm, n, level, "1",
+                                    "rated above-scale members in the benchmark", err);
+        if (!rc)
+            rc = tx_h5_write_column(g, "has_benchmark", H5T_NATIVE_UINT8, hb, n, level, "1",
+                                    "1 when the cell has enough members to grade", err);
+        free(bi);
+        free(bm);
+        free(hb);
+    }
+    H5Gclose(g);
+    return rc;
+}
+
+/* ---- the run ----------------------------------------------------------------------------- */
+
+static int cmp_event(const void *a, const void *b, void *ctx);
+
+typedef struct {
+    const tx_event *ev;
+    const long *meter_of;
+} ev_sort_ctx;
+
+static int cmp_event(const void *a, const void *b, void *ctx)
+{
+    const ev_sort_ctx *c = ctx;
+    size_t ia = *(const size_t *)a, ib = *(const size_t *)b;
+    long ma = c->meter_of[ia], mb = c->meter_of[ib];
+    if (ma != mb)
+        return ma < mb ? -1 : 1;
+    int64_t ta = c->ev[ia].t, tb = c->ev[ib].t;
+    return ta < tb ? -1 : ta > tb ? 1 : (ia < ib ? -1 : ia > ib);
+}
+
+static int index_events(run_ctx *c, tx_err *err)
+{
+    size_t nev = 0;
+    const tx_event *ev = tx_store_events(c->st, &nev);
+    c->ev_first = calloc(c->nm ? c->nm : 1, sizeof *c->ev_first);
+    c->ev_count = calloc(c->nm ? c->nm : 1, sizeof *c->ev_count);
+    c->evs = malloc((nev ? nev : 1) * sizeof *c->evs);
+    long *meter_of = malloc((nev ? nev : 1) * sizeof *meter_of);
+    size_t *order = malloc((nev ? nev : 1) * sizeof *order);
+    if (!c->ev_first || !c->ev_count || !c->evs || !meter_of || !order) {
+        free(meter_of);
+        free(order);
+        return tx_err_set(err, TX_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < nev; i++) {
+        meter_of[i] = tx_store_find_meter(c->st, ev[i].meter_id);
+        order[i] = i;
+    }
+    ev_sort_ctx sc = {ev, meter_of};
+    qsort_r(order, nev, sizeof *order, cmp_event, &sc);
+    size_t k = 0;
+    for (size_t i = 0; i < nev; i++) {
+        long m = meter_of[order[i]];
+        if (m < 0)
+            continue;
+        if (c->ev_count[m] == 0)
+            c->ev_first[m] = k;
+        c->ev_count[m]++;
+        c->evs[k++] = ev[order[i]];
+    }
+    free(meter_of);
+    free(order);
+    return TX_OK;
+}
+
+static int cmp_str8(const void *a, const void *b)
+{
+    return strcmp((const char *)a, (const char *)b);
+}
+
+static void iso_now(char *out, size_t cap)
+{
+    time_t now = time(NULL);
+    struct tm tmv;
+    gmtime_r(&now, &tmv);
+    strftime(out, cap, "%Y-%m-%dT%H:%M:%SZ", &tmv);
+}
+
+/* Everything the run allocates per enterprise, freed in one place. */
+typedef struct {
+    uint8_t *division, *above, *status, *level, *grade, *ok_t, *ok_b, *price_missing;
+    double *intensity, *k, *va_t_const, *change[3], *energy_int, *water_int, *water_ok,
+        *price_ratio;
+    uint32_t *key_div, *key_dist, *key_city;
+} ent_arrays;
+
+static int ent_alloc(ent_arrays *a, size_t ne)
+{
+    size_t n = ne ? ne : 1;
+    memset(a, 0, sizeof *a);
+    uint8_t **b[] = {&a->division, &a->above, &a->status, &a->level,
+                     &a->grade,    &a->ok_t,  &a->ok_b,   &a->price_missing};
+    for (size_t i = 0; i < sizeof b / sizeof b[0]; i++)
+        if (!(*b[i] = calloc(n, 1)))
+            return TX_ENOMEM;
+    double **d[] = {&a->intensity, &a->k,          &a->va_t_const, &a->change[0],
+                    &a->change[1], &a->change[2],  &a->energy_int, &a->water_int,
+                    &a->water_ok,  &a->price_ratio};
+    for (size_t i = 0; i < sizeof d / sizeof d[0]; i++)
+        if (!(*d[i] = calloc(n, sizeof(double))))
+            return TX_ENOMEM;
+    uint32_t **u[] = {&a->key_div, &a->key_dist, &a->key_city};
+    for (size_t i = 0; i < sizeof u / sizeof u[0]; i++)
+        if (!(*u[i] = calloc(n, sizeof(uint32_t))))
+            return TX_ENOMEM;
+    return TX_OK;
+}
+
+static void ent_free(ent_arrays *a)
+{
+    void *p[] = {a->division,  a->above,     a->status,     a->level,     a->grade,
+                 a->ok_t,      a->ok_b,      a->price_missing, a->intensity, a->k,
+                 a->va_t_const, a->change[0], a->change[1], a->change[2], a->energy_int,
+                 a->water_int, a->water_ok,  a->price_ratio, a->key_div,  a->key_dist,
+                 a->key_city};
+    for (size_t i = 0; i < sizeof p / sizeof p[0]; i++)
+        free(p[i]);
+}
+
+static int write_enterprise_group(hid_t file, const run_ctx *c, const period_res *t,
+                                  const period_res *b, const ent_arrays *a, int level,
+                                  tx_err *err);
+static int write_meter_group(hid_t file, const run_ctx *c, const period_res *t,
+                             const period_res *b, int level, tx_err *err);
+static int write_root_attrs(hid_t file, const run_ctx *c, const period_res *t,
+                            const period_res *b, const financials *fin, const deflators *defl,
+                            int current_prices_used, tx_err *err);
+
+int tx_run(const tx_run_params *p, tx_run_summary *s, tx_err *err)
+{
+    run_ctx c;
+    memset(&c, 0, sizeof c);
+    c.p = p;
+    memset(s, 0, sizeof *s);
+    period_res t, b;
+    memset(&t, 0, sizeof t);
+    memset(&b, 0, sizeof b);
+    financials fin;
+    memset(&fin, 0, sizeof fin);
+    deflators defl;
+    memset(&defl, 0, sizeof defl);
+    ent_arrays a;
+    memset(&a, 0, sizeof a);
+    aggregate ag_div, ag_dist, ag_city;
+    memset(&ag_div, 0, sizeof ag_div);
+    memset(&ag_dist, 0, sizeof ag_dist);
+    memset(&ag_city, 0, sizeof ag_city);
+    tx_results *res = NULL;
+    tx_grade_out *go = NULL;
+    char (*dist_keys)[8] = NULL;
+    int tables_loaded = 0;
+    int rc;
+
+    if (!p->store_path || !p->financials_dir || !p->output_path || !p->period)
+        return tx_err_set(err, TX_EINVAL, "run needs --store, --financials, --period and --output");
+    if ((rc = tx_period_parse(p->period, &t.per, err)))
+        return rc;
+    t.has = 1;
+    if (p->baseline) {
+        if ((rc = tx_period_parse(p->baseline, &b.per, err)))
+            return rc;
+        b.has = 1;
+        if (b.per.end > t.per.start)
+            return tx_err_set(err, TX_EINVAL, "baseline %s must end before the period %s starts",
+                              p->baseline, p->period);
+        if (b.per.month_last - b.per.month_first != t.per.month_last - t.per.month_first)
+            return tx_err_set(err, TX_EINVAL,
+                              "baseline %s and period %s must cover the same months", p->baseline,
+                              p->period);
+    }
+    if (p->threads > 0)
+        omp_set_num_threads(p->threads);
+
+    const char *tables_dir = p->tables_dir ? p->tables_dir : TANXIAO_TABLES_DIR;
+    if ((rc = tx_tables_load(tables_dir, &c.tables, err)))
+        goto done;
+    tables_loaded = 1;
+    c.coverage_min = isnan(p->coverage_min) ? c.tables.coverage_min : p->coverage_min;
+    c.min_members = p->min_members > 0 ? p->min_members : c.tables.benchmark_min_members;
+
+    if ((rc = tx_store_open(p->store_path, 0, p->zstd_level, &c.st, err)))
+        goto done;
+    c.ents = tx_store_enterprises(c.st, &c.ne);
+    c.meters = tx_store_meters(c.st, &c.nm);
+    if (c.ne == 0) {
+        rc = tx_err_set(err, TX_EINVAL, "%s: the store holds no enterprises", p->store_path);
+        goto done;
+    }
+    c.owner = malloc((c.nm ? c.nm : 1) * sizeof *c.owner);
+    if (!c.owner) {
+        rc = tx_err_set(err, TX_ENOMEM, "out of memory");
+        goto done;
+    }
+    for (size_t m = 0; m < c.nm; m++) {
+        long e = tx_store_find_enterprise(c.st, c.meters[m].enterprise_id);
+        if (e < 0) {
+            rc = tx_err_set(err, TX_EINVAL, "%s: meter %s names unknown enterprise %s",
+                            p->store_path, c.meters[m].id, c.meters[m].enterprise_id);
+            goto done;
+        }
+        c.owner[m] = (uint32_t)e;
+    }
+    if ((rc = index_events(&c, err)))
+        goto done;
+
+    /* Financials and deflators. */
+    fin.years[0] = t.per.year;
+    fin.years[1] = b.has ? b.per.year : t.per.year;
+    if ((rc = load_financials(p->financials_dir, c.st, c.ne, &fin, err)))
+        goto done;
+    if (b.has && (rc = load_deflators(p->financials_dir, fin.years, &defl, err)))
+        goto done;
+
+    /* Meter totals: the store is the big read, so count it for progress. */
+    if ((rc = period_alloc(&t, c.nm, c.ne)) || (b.has && (rc = period_alloc(&b, c.nm, c.ne)))) {
+        rc = tx_err_set(err, TX_ENOMEM, "out of memory");
+        goto done;
+    }
+    for (int g = 0; g < TX_STORE_NGRIDS; g++) {
+        int minutes = tx_store_grid_minutes[g];
+        uint64_t per_row = (uint64_t)((t.per.end - t.per.start) / (minutes * 60) + 1);
+        if (b.has)
+            per_row += (uint64_t)((b.per.end - b.per.start) / (minutes * 60) + 1);
+        c.total_values += per_row * tx_store_grid_rows(c.st, minutes);
+    }
+    if ((rc = compute_meters(&c, &t, err)) || (b.has && (rc = compute_meters(&c, &b, err))))
+        goto done;
+    if ((rc = compute_enterprises(&c, &t, err)) ||
+        (b.has && (rc = compute_enterprises(&c, &b, err))))
+        goto done;
+
+    if ((rc = ent_alloc(&a, c.ne))) {
+        rc = tx_err_set(err, TX_ENOMEM, "out of memory");
+        goto done;
+    }
+    for (size_t e = 0; e < c.ne; e++) {
+        t.va[e] = period_va(&fin.rows[e * 2], &t.per);
+        if (b.has)
+            b.va[e] = period_va(&fin.rows[e * 2 + 1], &b.per);
+        a.division[e] = (uint8_t)((c.ents[e].industry[0] - '0') * 10 + (c.ents[e].industry[1] - '0'));
+        a.above[e] = c.ents[e].above_scale;
+    }
+
+    /* Statuses, levels, benchmarks and grades. */
+    go = calloc(1, sizeof *go);
+    if (!go) {
+        rc = tx_err_set(err, TX_ENOMEM, "out of memory");
+        goto done;
+    }
+    go->status = a.status;
+    go->intensity = a.intensity;
+    go->level = a.level;
+    go->k = a.k;
+    go->grade = a.grade;
+    tx_grade_in gi = {c.ne, t.co2, t.va, t.cov, t.has_elec, a.above, a.division};
+    tx_grade_params gp = {c.coverage_min,         c.min_members,         c.tables.level_bounds,
+                          c.tables.nlevel_bounds, c.tables.grade_bounds, c.tables.ngrade_bounds};
+    if ((rc = tx_method_grade(&gi, &gp, go))) {
+        rc = tx_err_set(err, rc, "out of memory while grading");
+        goto done;
+    }
+
+    /* Intensities and reductions at comparable (base-year) prices. */
+    int current_prices_used = 0;
+    for (size_t e = 0; e < c.ne; e++) {
+        a.energy_int[e] = t.va[e] > 0 ? t.tce[e] / t.va[e] : NAN;
+        a.water_ok[e] = t.has_water[e] && t.water_cov[e] >= c.coverage_min;
+        a.water_int[e] = t.va[e] > 0 && a.water_ok[e] ? t.water[e] / t.va[e] : NAN;
+        a.ok_t[e] = t.has_elec[e] && t.cov[e] >= c.coverage_min && t.va[e] > 0;
+        a.change[0][e] = a.change[1][e] = a.change[2][e] = NAN;
+        a.price_ratio[e] = NAN;
+        a.va_t_const[e] = NAN;
+        if (!b.has)
+            continue;
+        a.ok_b[e] = b.has_elec[e] && b.cov[e] >= c.coverage_min && b.va[e] > 0;
+        if (!a.ok_t[e] || !a.ok_b[e])
+            continue;
+        double pt = defl.index[a.division[e]][0], pb = defl.index[a.division[e]][1];
+        if (!(pt > 0) || !(pb > 0)) {
+            if (!p->current_prices) {
+                rc = tx_err_set(err, TX_EDEFLATOR,
+                                "%s/deflators.csv: no price index for division %02d in %d or %d "
+                                "(enterprise %s); add it, or run with --current-prices",
+                                p->financials_dir, a.division[e], t.per.year, b.per.year,
+                                c.ents[e].id);
+                goto done;
+            }
+            pt = pb = 1.0;
+            a.price_missing[e] = 1;
+            current_prices_used = 1;
+        }
+        a.price_ratio[e] = pt / pb;
+        a.va_t_const[e] = t.va[e] / a.price_ratio[e];
+        a.change[0][e] = tx_method_reduction_pct(t.tce[e], t.va[e], pt, b.tce[e], b.va[e], pb);
+        a.change[1][e] = tx_method_reduction_pct(t.co2[e], t.va[e], pt, b.co2[e], b.va[e], pb);
+        if (a.water_ok[e] && b.has_water[e] && b.water_cov[e] >= c.coverage_min)
+            a.change[2][e] =
+                tx_method_reduction_pct(t.water[e], t.va[e], pt, b.water[e], b.va[e], pb);
+    }
+
+    /* Aggregates by division, district and city. */
+    {
+        uint8_t present[100] = {0};
+        for (size_t e = 0; e < c.ne; e++)
+            present[a.division[e]] = 1;
+        size_t ndiv = 0;
+        uint32_t div_key[100];
+        for (int d = 0; d < 100; d++)
+            if (present[d])
+                div_key[d] = (uint32_t)ndiv++;
+        dist_keys = malloc(c.ne * sizeof *dist_keys);
+        if (!dist_keys || agg_alloc(&ag_div, ndiv) || agg_alloc(&ag_city, 1)) {
+            rc = tx_err_set(err, TX_ENOMEM, "out of memory");
+            goto done;
+        }
+        for (int d = 0; d < 100; d++)
+            if (present[d])
+                snprintf(ag_div.key[div_key[d]], sizeof ag_div.key[0], "%02d", d);
+        snprintf(ag_city.key[0], sizeof ag_city.key[0], "all");
+        for (size_t e = 0; e < c.ne; e++)
+            memcpy(dist_keys[e], c.ents[e].district, 7), dist_keys[e][7] = 0;
+        qsort(dist_keys, c.ne, sizeof *dist_keys, cmp_str8);
+        size_t ndist = 0;
+        for (size_t e = 0; e < c.ne; e++)
+            if (ndist == 0 || strcmp(dist_keys[ndist - 1], dist_keys[e]) != 0)
+                memcpy(dist_keys[ndist++], dist_keys[e], 8);
+        if (agg_alloc(&ag_dist, ndist)) {
+            rc = tx_err_set(err, TX_ENOMEM, "out of memory");
+            goto done;
+        }
+        for (size_t k = 0; k < ndist; k++)
+            memcpy(ag_dist.key[k], dist_keys[k], 8);
+        for (size_t e = 0; e < c.ne; e++) {
+            a.key_div[e] = div_key[a.division[e]];
+            char (*hit)[8] = bsearch(c.ents[e].district, dist_keys, ndist, sizeof *dist_keys,
+                                     cmp_str8);
+            a.key_dist[e] = (uint32_t)(hit - dist_keys);
+            a.key_city[e] = 0;
+        }
+        agg_in ai = {c.ne,         a.status,       a.grade,
+                     a.above,      &t,             b.has ? &b : NULL,
+                     a.water_ok,   a.va_t_const,   {a.change[0], a.change[1], a.change[2]}};
+        aggregate_by(&ai, a.key_div, &ag_div);
+        aggregate_by(&ai, a.key_dist, &ag_dist);
+        aggregate_by(&ai, a.key_city, &ag_city);
+    }
+
+    /* The results file, complete or absent. */
+    if ((rc = tx_results_create(p->output_path, p->zstd_level, &res, err)))
+        goto done;
+    {
+        hid_t file = tx_results_file(res);
+        int level = p->zstd_level;
+        if ((rc = write_enterprise_group(file, &c, &t, b.has ? &b : NULL, &a, level, err)) ||
+            (rc = write_meter_group(file, &c, &t, b.has ? &b : NULL, level, err)) ||
+            (rc = write_aggregate(file, "industry", "industry_code",
+                                  "GB/T 4754-2017 division (2 digits)", 3, &ag_div, go, level,
+                                  err)) ||
+            (rc = write_aggregate(file, "district", "district_code", "administrative division code",
+                                  7, &ag_dist, NULL, level, err)) ||
+            (rc = write_aggregate(file, "city", "city", "the whole run", 4, &ag_city, NULL, level,
+                                  err)) ||
+            (rc = write_root_attrs(file, &c, &t, b.has ? &b : NULL, &fin, &defl,
+                                   current_prices_used, err)))
+            goto done;
+    }
+    rc = tx_results_commit(res, err);
+    res = NULL;
+    if (rc)
+        goto done;
+
+    /* Summary. */
+    s->enterprises = c.ne;
+    s->meters = c.nm;
+    s->readings = t.readings + b.readings;
+    for (size_t e = 0; e < c.ne; e++) {
+        s->status[a.status[e]]++;
+        if (a.grade[e] >= 1 && a.grade[e] <= 5)
+            s->grade[a.grade[e]]++;
+        if (a.level[e] >= 1 && a.level[e] <= 3)
+            s->level[a.level[e]]++;
+    }
+    s->energy_tce = ag_city.tce[0];
+    s->co2_t = ag_city.co2[0];
+    s->water_m3 = ag_city.water[0];
+    s->value_added = ag_city.va[0];
+    s->energy_intensity = ag_city.energy_int[0];
+    s->carbon_intensity = ag_city.carbon_int[0];
+    s->energy_change_pct = ag_city.change[0][0];
+    s->co2_change_pct = ag_city.change[1][0];
+    s->water_change_pct = ag_city.change[2][0];
+    s->grid_year_used = t.coefs.grid_year_used;
+    s->base_grid_year_used = b.has ? b.coefs.grid_year_used : 0;
+
+done:
+    tx_results_abort(res);
+    free(go);
+    free(dist_keys);
+    agg_free(&ag_div);
+    agg_free(&ag_dist);
+    agg_free(&ag_city);
+    ent_free(&a);
+    period_free(&t);
+    period_free(&b);
+    free(fin.rows);
+    free(c.owner);
+    free(c.ev_first);
+    free(c.ev_count);
+    free(c.evs);
+    if (c.st) {
+        tx_err cerr;
+        if (tx_store_close(c.st, &cerr) && !rc)
+            rc = tx_err_set(err, cerr.code, "%s", cerr.msg);
+    }
+    if (tables_loaded)
+        tx_tables_destroy(&c.tables);
+    return rc;
+}
+
+/* ---- writing the groups ----------------------------------------------------------------- */
+
+typedef struct {
+    const char *name;
+    const void *data;
+    hid_t type;
+    const char *units, *long_name;
+} column;
+
+static int write_columns(hid_t g, const column *cols, size_t ncols, size_t n, int level,
+                         tx_err *err)
+{
+    for (size_t i = 0; i < ncols; i++) {
+        if (!cols[i].data)
+            continue;
+        int rc = tx_h5_write_column(g, cols[i].name, cols[i].type, cols[i].data, n, level,
+                                    cols[i].units, cols[i].long_name, err);
+        if (rc)
+            return rc;
+    }
+    return TX_OK;
+}
+
+static int write_flag_attrs(hid_t g, const char *name, const uint8_t *values, size_t nvalues,
+                            const char *meanings, tx_err *err)
+{
+    hid_t d = H5Dopen2(g, name, H5P_DEFAULT);
+    if (d < 0)
+        return tx_err_set(err, TX_EHDF5, "cannot open dataset %s", name);
+    int rc = tx_h5_attr_flags(d, values, nvalues, meanings, err);
+    H5Dclose(d);
+    return rc;
+}
+
+static int write_enterprise_group(hid_t file, const run_ctx *c, const period_res *t,
+                                  const period_res *b, const ent_arrays *a, int level,
+                                  tx_err *err)
+{
+    const size_t n = c->ne;
+    hid_t g = tx_h5_group(file, "enterprise", err);
+    if (g < 0)
+        return err ? err->code : TX_EHDF5;
+    int rc = TX_OK;
+    char *ids = malloc((n ? n : 1) * TX_NAME_CAP);
+    double *land = malloc((n ? n : 1) * sizeof *land);
+    if (!ids || !land) {
+        rc = tx_err_set(err, TX_ENOMEM, "out of memory");
+        goto out;
+    }
+#define STRCOL(field, width, name, long_name)                                                 \
+    do {                                                                                      \
+        for (size_t e = 0; e < n; e++)                                                        \
+            strncpy(ids + e * (width), c->ents[e].field, (width));                            \
+        if (!rc)                                                                              \
+            rc = tx_h5_write_strings(g, name, ids, (width), n, level, long_name, err);        \
+    } while (0)
+    STRCOL(id, TX_USCC_LEN, "enterprise_id", "unified social credit code (GB 32100-2015)");
+    STRCOL(industry, 4, "industry_code", "GB/T 4754-2017 class (4 digits)");
+    STRCOL(district, 6, "district_code", "administrative division code (6 digits)");
+    STRCOL(name, TX_NAME_CAP - 1, "name", "enterprise name (UTF-8)");
+#undef STRCOL
+    if (rc)
+        goto out;
+    for (size_t e = 0; e < n; e++)
+        land[e] = c->ents[e].land_area_mu;
+    column cols[] = {
+        {"energy_tce", t->tce, H5T_NATIVE_DOUBLE, "tce",
+         "comprehensive energy, electricity at calorific equivalent (当量值)"},
+        {"co2_t", t->co2, H5T_NATIVE_DOUBLE, "tCO2", "CO2 emissions after the run's PV policy"},
+        {"water_m3", t->water, H5T_NATIVE_DOUBLE, "m3", "water use (NaN without a water meter)"},
+        {"value_added", t->va, H5T_NATIVE_DOUBLE, "10^4 CNY", "value added, current prices"},
+        {"carbon_intensity", a->intensity, H5T_NATIVE_DOUBLE, "tCO2/10^4 CNY",
+         "carbon intensity L = CO2 / value added"},
+        {"carbon_level", a->level, H5T_NATIVE_UINT8, "1", "carbon level: 1 low, 2 medium, 3 high, 0 none"},
+        {"carbon_efficiency_value", a->k, H5T_NATIVE_DOUBLE, "1",
+         "carbon efficiency value K = L / industry L"},
+        {"carbon_grade", a->grade, H5T_NATIVE_UINT8, "1", "carbon efficiency grade 1..5, 0 not graded"},
+        {"energy_intensity", a->energy_int, H5T_NATIVE_DOUBLE, "tce/10^4 CNY",
+         "energy per value added, current prices"},
+        {"water_intensity", a->water_int, H5T_NATIVE_DOUBLE, "m3/10^4 CNY",
+         "water per value added, current prices (complete water data only)"},
+        {"energy_intensity_change_pct", a->change[0], H5T_NATIVE_DOUBLE, "%",
+         "energy intensity reduction vs baseline at comparable prices, positive = fell"},
+        {"co2_intensity_change_pct", a->change[1], H5T_NATIVE_DOUBLE, "%",
+         "CO2 intensity reduction vs baseline at comparable prices, positive = fell"},
+        {"water_intensity_change_pct", a->change[2], H5T_NATIVE_DOUBLE, "%",
+         "water intensity reduction vs baseline at comparable prices, positive = fell"},
+        {"coverage", t->cov, H5T_NATIVE_DOUBLE, "1",
+         "data completeness: minimum coverage over energy and CO2 meters"},
+        {"water_coverage", t->water_cov, H5T_NATIVE_DOUBLE, "1", "coverage of the water meters"},
+        {"status", a->status, H5T_NATIVE_UINT8, "1", "rating status"},
+        {"above_scale", a->above, H5T_NATIVE_UINT8, "1", "1 above designated size (规上), 0 below"},
+        {"land_area_mu", land, H5T_NATIVE_DOUBLE, "mu", "land area (亩)"},
+        {"price_index_ratio", a->price_ratio, H5T_NATIVE_DOUBLE, "1",
+         "division price index, period / baseline (1 where current prices were used)"},
+        {"energy_tce_base", b ? b->tce : NULL, H5T_NATIVE_DOUBLE, "tce", "energy in the baseline"},
+        {"co2_t_base", b ? b->co2 : NULL, H5T_NATIVE_DOUBLE, "tCO2", "CO2 in the baseline"},
+        {"water_m3_base", b ? b->water : NULL, H5T_NATIVE_DOUBLE, "m3", "water in the baseline"},
+        {"value_added_base", b ? b->va : NULL, H5T_NATIVE_DOUBLE, "10^4 CNY",
+         "value added in the baseline, current (= base-year) prices"},
+        {"coverage_base", b ? b->cov : NULL, H5T_NATIVE_DOUBLE, "1", "coverage in the baseline"},
+    };
+    rc = write_columns(g, cols, sizeof cols / sizeof cols[0], n, level, err);
+    if (!rc)
+        rc = write_flag_attrs(g, "status", status_values, TX_NSTATUS, status_meanings, err);
+    if (!rc) {
+        static const uint8_t lv[] = {0, 1, 2, 3};
+        rc = write_flag_attrs(g, "carbon_level", lv, 4, "none low medium high", err);
+    }
+    if (!rc) {
+        static const uint8_t gv[] = {0, 1, 2, 3, 4, 5};
+        rc = write_flag_attrs(g, "carbon_grade", gv, 6,
+                              "not_graded grade_1 grade_2 grade_3 grade_4 grade_5", err);
+    }
+out:
+    free(ids);
+    free(land);
+    H5Gclose(g);
+    return rc;
+}
+
+static int write_meter_group(hid_t file, const run_ctx *c, const period_res *t,
+                             const period_res *b, int level, tx_err *err)
+{
+    const size_t n = c->nm;
+    hid_t g = tx_h5_group(file, "meter", err);
+    if (g < 0)
+        return err ? err->code : TX_EHDF5;
+    int rc = TX_OK;
+    size_t nn = n ? n : 1;
+    char *strs = malloc(nn * TX_METER_ID_CAP);
+    uint8_t *carrier = malloc(nn), *kind = malloc(nn);
+    uint32_t *cnt[6];
+    for (int i = 0; i < 6; i++)
+        cnt[i] = malloc(nn * sizeof(uint32_t));
+    if (!strs || !carrier || !kind || !cnt[0] || !cnt[1] || !cnt[2] || !cnt[3] || !cnt[4] ||
+        !cnt[5]) {
+        rc = tx_err_set(err, TX_ENOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t m = 0; m < n; m++)
+        strncpy(strs + m * (TX_METER_ID_CAP - 1), c->meters[m].id, TX_METER_ID_CAP - 1);
+    rc = tx_h5_write_strings(g, "meter_id", strs, TX_METER_ID_CAP - 1, n, level, "meter id", err);
+    for (size_t m = 0; !rc && m < n; m++)
+        strncpy(strs + m * TX_USCC_LEN, c->meters[m].enterprise_id, TX_USCC_LEN);
+    if (!rc)
+        rc = tx_h5_write_strings(g, "enterprise_id", strs, TX_USCC_LEN, n, level,
+                                 "owning enterprise (USCC)", err);
+    for (size_t m = 0; !rc && m < n; m++)
+        strncpy(strs + m * 6, tx_unit_name(tx_carrier_canonical_unit(c->meters[m].carrier)), 6);
+    if (!rc)
+        rc = tx_h5_write_strings(g, "unit", strs, 6, n, level,
+                                 "canonical unit of total (kWh, m3, kg, MJ)", err);
+    if (rc)
+        goto out;
+    for (size_t m = 0; m < n; m++) {
+        const tx_meter_period *mp = &t->mp[m];
+        carrier[m] = c->meters[m].carrier;
+        kind[m] = c->meters[m].kind;
+        cnt[0][m] = (uint32_t)mp->st.rollovers;
+        cnt[1][m] = (uint32_t)mp->st.negatives;
+        cnt[2][m] = (uint32_t)mp->st.gaps;
+        cnt[3][m] = (uint32_t)mp->st.gap_intervals;
+        cnt[4][m] = mp->replacements;
+        cnt[5][m] = mp->multiplier_changes;
+    }
+    column cols[] = {
+        {"carrier", carrier, H5T_NATIVE_UINT8, "1", "energy carrier"},
+        {"kind", kind, H5T_NATIVE_UINT8, "1", "0 cumulative register, 1 interval values"},
+        {"total", t->total, H5T_NATIVE_DOUBLE, "see unit",
+         "consumption in the period, canonical unit of /meter/unit, after multipliers"},
+        {"coverage", t->coverage, H5T_NATIVE_DOUBLE, "1", "valid intervals / expected intervals"},
+        {"rollovers", cnt[0], H5T_NATIVE_UINT32, "1", "register rollovers"},
+        {"negatives", cnt[1], H5T_NATIVE_UINT32, "1", "negative deltas quarantined"},
+        {"gaps", cnt[2], H5T_NATIVE_UINT32, "1", "gaps bridged by two readings"},
+        {"gap_intervals", cnt[3], H5T_NATIVE_UINT32, "1", "intervals inside bridged gaps"},
+        {"replacements", cnt[4], H5T_NATIVE_UINT32, "1", "meter replacements in the period"},
+        {"multiplier_changes", cnt[5], H5T_NATIVE_UINT32, "1", "multiplier changes in the period"},
+        {"total_base", b ? b->total : NULL, H5T_NATIVE_DOUBLE, "see unit",
+         "consumption in the baseline"},
+        {"coverage_base", b ? b->coverage : NULL, H5T_NATIVE_DOUBLE, "1", "coverage in the baseline"},
+    };
+    rc = write_columns(g, cols, sizeof cols / sizeof cols[0], n, level, err);
+    if (!rc) {
+        uint8_t cv[TX_CARRIER_COUNT];
+        char meanings[512] = "";
+        for (int k = 0; k < TX_CARRIER_COUNT; k++) {
+            cv[k] = (uint8_t)k;
+            strcat(meanings, k ? " " : "");
+            strcat(meanings, tx_carrier_name(k));
+        }
+        rc = write_flag_attrs(g, "carrier", cv, TX_CARRIER_COUNT, meanings, err);
+    }
+    if (!rc) {
+        static const uint8_t kv[] = {0, 1};
+        rc = write_flag_attrs(g, "kind", kv, 2, "cumulative interval", err);
+    }
+out:
+    free(strs);
+    free(carrier);
+    free(kind);
+    for (int i = 0; i < 6; i++)
+        free(cnt[i]);
+    H5Gclose(g);
+    return rc;
+}
+
+static int write_root_attrs(hid_t file, const run_ctx *c, const period_res *t,
+                            const period_res *b, const financials *fin, const deflators *defl,
+                            int current_prices_used, tx_err *err)
+{
+    const tx_run_params *p = c->p;
+    char buf[2048], when[32], per[32], base[32] = "";
+    iso_now(when, sizeof when);
+    tx_period_format(&t->per, per, sizeof per);
+    if (b)
+        tx_period_format(&b->per, base, sizeof base);
+    int rc = tx_h5_attr_string(file, "engine", "tanxiao", err);
+    if (!rc)
+        rc = tx_h5_attr_string(file, "engine_version", TX_VERSION, err);
+    if (!rc)
+        rc = tx_h5_attr_string(file, "creation_time", when, err);
+    if (!rc)
+        rc = tx_h5_attr_string(file, "command_line", p->command_line ? p->command_line : "", err);
+    if (!rc)
+        rc = tx_h5_attr_string(file, "period", per, err);
+    if (!rc)
+        rc = tx_h5_attr_string(file, "baseline", base, err);
+    snprintf(buf, sizeof buf,
+             "grid_series=%s; grid_geography=%s; pv_policy=%s; electricity_basis=equivalent; "
+             "coverage_min=%.6g; benchmark_min_members=%d; industry_level=2; "
+             "prices=%s; zstd_level=%d; threads=%d",
+             p->grid_series, p->grid_geography,
+             p->pv_policy == TX_PV_SUBTRACT ? "subtract" : "grid_only", c->coverage_min,
+             c->min_members, current_prices_used ? "current (deflator missing)" : "comparable",
+             p->zstd_level, omp_get_max_threads());
+    if (!rc)
+        rc = tx_h5_attr_string(file, "configuration", buf, err);
+    if (!rc)
+        rc = tx_h5_attr_string(file, "pv_policy",
+                               p->pv_policy == TX_PV_SUBTRACT ? "subtract" : "grid_only", err);
+    if (!rc)
+        rc = tx_h5_attr_string(file, "price_basis",
+                               current_prices_used ? "current prices for some enterprises "
+                                                     "(deflator missing; see price_index_ratio)"
+                                                   : "comparable (baseline-year) prices",
+                               err);
+    if (!rc)
+        rc = tx_h5_attr_double(file, "coverage_min", c->coverage_min, err);
+    if (!rc)
+        rc = tx_h5_attr_int64(file, "benchmark_min_members", c->min_members, err);
+    snprintf(buf, sizeof buf, "%s/%s", p->grid_series, p->grid_geography);
+    if (!rc)
+        rc = tx_h5_attr_string(file, "grid_factor_series", buf, err);
+    if (!rc)
+        rc = tx_h5_attr_int64(file, "grid_factor_year", t->coefs.grid_year_used, err);
+    if (!rc)
+        rc = tx_h5_attr_double(file, "grid_factor_kgco2_per_kwh", t->coefs.grid_kgco2_per_kwh, err);
+    if (!rc && b)
+        rc = tx_h5_attr_int64(file, "grid_factor_year_base", b->coefs.grid_year_used, err);
+    if (!rc && b)
+        rc = tx_h5_attr_double(file, "grid_factor_kgco2_per_kwh_base", b->coefs.grid_kgco2_per_kwh,
+                               err);
+    /* Tables: id (file name) and checksum, so a run names exactly what it used. */
+    size_t off = 0;
+    buf[0] = 0;
+    for (int i = 0; i < TX_TABLES_NFILES && off < sizeof buf; i++)
+        off += (size_t)snprintf(buf + off, sizeof buf - off, "%s%s fnv1a64:%016llx",
+                                i ? "; " : "", c->tables.file_name[i],
+                                (unsigned long long)c->tables.file_checksum[i]);
+    if (!rc)
+        rc = tx_h5_attr_string(file, "tables", buf, err);
+    if (!rc)
+        rc = tx_h5_attr_string(file, "tables_dir", c->tables.dir, err);
+    /* Inputs: financials, deflators and the store. */
+    uint64_t store_sum = 0, store_bytes = 0;
+    if (!rc)
+        rc = tx_file_checksum(p->store_path, &store_sum, &store_bytes, err);
+    snprintf(buf, sizeof buf,
+             "store %s fnv1a64:%016llx bytes:%llu; financials.csv fnv1a64:%016llx bytes:%llu; "
+             "deflators.csv %s%016llx",
+             p->store_path, (unsigned long long)store_sum, (unsigned long long)store_bytes,
+             (unsigned long long)fin->checksum, (unsigned long long)fin->bytes,
+             defl->present ? "fnv1a64:" : "absent ", (unsigned long long)defl->checksum);
+    if (!rc)
+        rc = tx_h5_attr_string(file, "inputs", buf, err);
+    if (!rc)
+        rc = tx_h5_attr_int64(file, "financial_rows_rejected",
+                              (int64_t)(fin->rejected + fin->unknown_enterprise), err);
+    return rc;
+}

@@ -160,6 +160,109 @@ int tx_period_parse(const char *s, tx_period *p, tx_err *err);
 /* "2025" or "2025-01..2025-09" into out (at least 24 bytes). */
 void tx_period_format(const tx_period *p, char *out, size_t cap);
 
+
+/* ---- commands ------------------------------------------------------------------------ */
+/* Progress callback: done of total units of `what`; called from the calling thread. */
+typedef void (*tx_progress_fn)(const char *what, uint64_t done, uint64_t total, void *arg);
+
+/* Reasons a row is rejected at ingest (INPUTS.md "Bad input"). */
+#define TX_REJECT_MAP(X)                                                                   \
+    X(MISSING_FIELD, "required field empty or missing")                                    \
+    X(BAD_NUMBER, "not a number")                                                          \
+    X(NOT_FINITE, "value not finite")                                                      \
+    X(BAD_TIMESTAMP, "bad timestamp")                                                      \
+    X(OFF_GRID, "timestamp not on the meter's interval grid")                              \
+    X(BEFORE_EPOCH, "timestamp before 2000-01-01")                                         \
+    X(UNKNOWN_METER, "unknown meter")                                                      \
+    X(UNKNOWN_ENTERPRISE, "unknown enterprise")                                            \
+    X(BAD_USCC, "bad unified social credit code")                                          \
+    X(BAD_INDUSTRY, "bad industry code")                                                   \
+    X(BAD_DISTRICT, "bad district code")                                                   \
+    X(BAD_CARRIER, "unknown carrier")                                                      \
+    X(BAD_UNIT, "unit does not fit the carrier")                                           \
+    X(BAD_KIND, "kind must be cumulative or interval")                                     \
+    X(BAD_INTERVAL, "interval_minutes must be 15, 30, 60 or 1440")                         \
+    X(BAD_MULTIPLIER, "multiplier must be > 0")                                            \
+    X(BAD_VALUE, "value out of range")                                                     \
+    X(NEGATIVE_INTERVAL, "negative interval consumption")                                  \
+    X(BAD_QUALITY, "quality must be 0, 1 or 2")                                            \
+    X(BAD_EVENT, "bad meter event")                                                        \
+    X(DUPLICATE_ID, "duplicate id in the file")                                            \
+    X(TOO_LONG, "text too long")                                                           \
+    X(TOO_FEW_FIELDS, "too few fields")
+
+typedef enum {
+#define TX_REJECT_ENUM_(name, msg) TX_REJECT_##name,
+    TX_REJECT_MAP(TX_REJECT_ENUM_)
+#undef TX_REJECT_ENUM_
+    TX_REJECT_COUNT
+} tx_reject_reason;
+const char *tx_reject_message(int reason);
+const char *tx_reject_name(int reason);
+
+typedef struct {
+    const char *dataset_dir;
+    const char *store_path;
+    int zstd_level;
+    tx_progress_fn progress; /* may be NULL */
+    void *progress_arg;
+} tx_ingest_params;
+extern const tx_ingest_params TX_INGEST_PARAMS_DEFAULT;
+
+typedef struct {
+    uint64_t files;           /* reading files read */
+    uint64_t rows;            /* reading rows seen */
+    uint64_t stored;          /* readings newly stored */
+    uint64_t duplicates;      /* identical readings dropped */
+    uint64_t conflicts;       /* different value for a stored instant: later kept, reported */
+    uint64_t rejected;        /* rows of all files rejected */
+    uint64_t reasons[TX_REJECT_COUNT];
+    uint64_t enterprises_new, enterprises_changed;
+    uint64_t meters_new, meters_changed;
+    uint64_t events_new;
+    uint64_t bytes;           /* CSV bytes read */
+    char rejects_path[1024];  /* the rejects report (empty when nothing was rejected) */
+} tx_ingest_summary;
+
+/* Ingests a dataset directory into the store (created when absent). Idempotent. */
+int tx_ingest(const tx_ingest_params *p, tx_ingest_summary *s, tx_err *err);
+
+typedef struct {
+    const char *store_path;
+    const char *financials_dir; /* holds financials.csv and, optionally, deflators.csv */
+    const char *output_path;
+    const char *tables_dir;     /* NULL: the built-in default */
+    const char *period;         /* "2025" or "2025-01..2025-09" */
+    const char *baseline;       /* NULL: no reductions */
+    const char *grid_series;    /* default "MEE_NBS" */
+    const char *grid_geography; /* default "Zhejiang" */
+    int pv_policy;              /* TX_PV_GRID_ONLY (0) or TX_PV_SUBTRACT (1) */
+    int current_prices;         /* 1: compute reductions at current prices when a deflator
+                                   is missing (marked in the results); 0: refuse */
+    double coverage_min;        /* NaN: from run_defaults.csv */
+    int min_members;            /* 0: from run_defaults.csv */
+    int threads;                /* 0: OpenMP default */
+    int zstd_level;
+    const char *command_line;   /* recorded in the results */
+    tx_progress_fn progress;
+    void *progress_arg;
+} tx_run_params;
+extern const tx_run_params TX_RUN_PARAMS_DEFAULT;
+
+typedef struct {
+    uint64_t enterprises, meters, readings;
+    uint64_t status[4]; /* OK, INCOMPLETE, NOT_RATEABLE, NO_BENCHMARK */
+    uint64_t grade[6];  /* index 1..5 */
+    uint64_t level[4];  /* index 1..3 */
+    double energy_tce, co2_t, water_m3, value_added;
+    double energy_intensity, carbon_intensity;               /* city, rated enterprises */
+    double energy_change_pct, co2_change_pct, water_change_pct; /* city reductions */
+    int grid_year_used, base_grid_year_used;
+} tx_run_summary;
+
+/* Runs the computation and writes the results file (complete or absent). */
+int tx_run(const tx_run_params *p, tx_run_summary *s, tx_err *err);
+
 #ifdef __cplusplus
 }
 #endif

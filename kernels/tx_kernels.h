@@ -36,12 +36,14 @@ typedef struct {
  * Consumption per interval of a cumulative register.
  *
  * reading[0..n): register readings at consecutive grid instants, in the meter's unit
- *   before the multiplier; NaN = missing.
+ *   before the multiplier; NaN = missing (so is an infinity: a reading is present when it
+ *   is finite).
  * n - 1 intervals (none when n < 2); interval i lies between reading[i] and reading[i+1].
  * multiplier: factor applied to every delta (倍率 x unit factor), > 0.
  * modulus: 10^register_digits, or 0 when the register size is unknown (no rollover).
  * rollover_min: a negative raw delta d with -d >= rollover_min (and modulus > 0) is a
- *   rollover: d + modulus is used and counted in st->rollovers.
+ *   rollover: d + modulus is used and counted in st->rollovers. (Should d + modulus still
+ *   be negative, a drop larger than the register, the interval is also quarantined below.)
  *
  * Outputs (n - 1 entries each):
  *   delta[i]: consumption attributed to interval i after the multiplier, or NaN.
@@ -68,7 +70,7 @@ void txk_register_deltas_ref(const double *restrict reading, size_t n, double mu
 /*
  * Interval meters: delta[i] = value[i] * multiplier, valid[i] = 1 when value[i] is finite
  * and >= 0; a finite negative value gives delta NaN, valid 0 and counts in *negatives
- * (added to). n entries each.
+ * (added to); a non-finite value (missing) gives delta NaN, valid 0. n entries each.
  */
 void txk_interval_scale(const double *restrict value, size_t n, double multiplier,
                         double *restrict delta, uint8_t *restrict valid,
@@ -81,7 +83,9 @@ void txk_interval_scale_ref(const double *restrict value, size_t n, double multi
  * Masked sums over consecutive bins: bin b covers entries [edge[b], edge[b+1]) of delta and
  * valid (edge has nbins + 1 non-decreasing entries). sum[b] = sum of the finite delta in the
  * bin (NaN entries skipped, so a bridged gap total is included); nvalid[b] = number of
- * entries with valid != 0. Sums run in index order within fixed blocks: reproducible.
+ * entries with valid != 0. Each bin's sum is associated in a fixed way that depends only on
+ * the bin's length (the optimised kernel keeps eight interleaved partial sums, the reference
+ * adds in index order), never on addresses or threads: reproducible.
  */
 void txk_binned_sum(const double *restrict delta, const uint8_t *restrict valid,
                     const size_t *restrict edge, size_t nbins, double *restrict sum,
@@ -103,8 +107,8 @@ void txk_convert_scatter_ref(const double *restrict qty, const double *restrict 
 
 /*
  * Classes by upper bounds (inclusive): class[i] = 1 + number of bounds b with x[i] > b,
- * for bounds sorted ascending (nbounds bounds give classes 1..nbounds+1). Entries with
- * want[i] == 0 or a non-finite x[i] get class 0.
+ * for bounds sorted ascending (nbounds <= 254 bounds give classes 1..nbounds+1). Entries
+ * with want[i] == 0 or a non-finite x[i] get class 0.
  * Carbon level: x = L, bounds {0.6, 2.0} from the level table. Grade: x = K.
  */
 void txk_classify(const double *restrict x, const uint8_t *restrict want, size_t n,

@@ -1,0 +1,288 @@
+/* method.c - coefficients, statuses, grades and reductions (METHOD.md sections 2-5, 8). */
+#include "method.h"
+
+#include "tx_kernels.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *const tx_status_names[TX_NSTATUS] = {"OK", "INCOMPLETE", "NOT_RATEABLE",
+                                                 "NO_BENCHMARK"};
+
+int tx_method_coefs(const tx_tables *t, const char *series, const char *geography, int year,
+                    int pv_policy, tx_coefs *c, tx_err *err)
+{
+    memset(c, 0, sizeof *c);
+    int rc = tx_tables_grid_factor(t, series, geography, year, &c->grid_kgco2_per_kwh,
+                                   &c->grid_year_used, err);
+    if (rc)
+        return rc;
+    for (int k = 0; k < TX_CARRIER_COUNT; k++) {
+        /* Table values are kg per canonical unit; results are in tonnes. */
+        if (isfinite(t->kgce[k]))
+            c->tce[k] = t->kgce[k] / 1000.0;
+        if (isfinite(t->kgco2[k]))
+            c->tco2[k] = t->kgco2[k] / 1000.0;
+    }
+    c->tce[TX_CARRIER_PV_GENERATION] = 0.0; /* PV is not part of energy_tce */
+    c->tce[TX_CARRIER_WATER] = 0.0;
+    c->tco2[TX_CARRIER_ELECTRICITY] = c->grid_kgco2_per_kwh / 1000.0;
+    c->tco2[TX_CARRIER_PV_GENERATION] =
+        pv_policy == TX_PV_SUBTRACT ? -c->grid_kgco2_per_kwh / 1000.0 : 0.0;
+    /* Purchased heat: MJ -> GJ times the heat factor (tCO2/GJ). */
+    c->tco2[TX_CARRIER_HEAT] = t->heat_tco2_per_gj / 1000.0;
+    /* Steam by enthalpy: kg x (h - h_feedwater) kJ/kg gives kJ; / 10^6 gives GJ. */
+    c->tco2[TX_CARRIER_STEAM] =
+        (t->steam_enthalpy_kj_per_kg - t->feedwater_kj_per_kg) / 1.0e6 * t->heat_tco2_per_gj;
+    c->tco2[TX_CARRIER_WATER] = 0.0;
+    c->water[TX_CARRIER_WATER] = 1.0;
+    return TX_OK;
+}
+
+int tx_method_carrier_required(int carrier, int pv_policy)
+{
+    if (carrier == TX_CARRIER_WATER)
+        return 0;
+    if (carrier == TX_CARRIER_PV_GENERATION)
+        return pv_policy == TX_PV_SUBTRACT;
+    return 1;
+}
+
+int tx_method_grade(const tx_grade_in *in, const tx_grade_params *p, tx_grade_out *out)
+{
+    const size_t n = in->n;
+    uint8_t *want = malloc(n ? n : 1);
+    if (!want)
+        return TX_ENOMEM;
+
+    /* Statuses before benchmarks: NOT_RATEABLE > INCOMPLETE; the rest are candidates. */
+    for (size_t i = 0; i < n; i++) {
+        double va = in->va[i];
+        int rateable = isfinite(va) && va > 0;
+        int complete = in->has_elec[i] && isfinite(in->coverage[i]) &&
+                       in->coverage[i] >= p->coverage_min && isfinite(in->co2_t[i]);
+        out->status[i] = !rateable   ? TX_STATUS_NOT_RATEABLE
+                         : !complete ? TX_STATUS_INCOMPLETE
+                                     : TX_STATUS_OK;
+        out->intensity[i] = rateable ? in->co2_t[i] / va : NAN;
+    }
+
+    /* Industry benchmarks: ratio of sums over rated 规上 members, in enterprise order so
+     * the sums are reproducible. */
+    memset(out->div_co2, 0, sizeof out->div_co2);
+    memset(out->div_va, 0, sizeof out->div_va);
+    memset(out->div_members, 0, sizeof out->div_members);
+    for (size_t i = 0; i < n; i++) {
+        if (out->status[i] != TX_STATUS_OK || !in->above[i])
+            continue;
+        unsigned d = in->division[i] % 100;
+        out->div_co2[d] += in->co2_t[i];
+        out->div_va[d] += in->va[i];
+        out->div_members[d]++;
+    }
+    for (int d = 0; d < 100; d++) {
+        out->div_intensity[d] = out->div_members[d] ? out->div_co2[d] / out->div_va[d] : NAN;
+        out->div_has_benchmark[d] = out->div_members[d] >= (uint32_t)p->min_members &&
+                                    isfinite(out->div_intensity[d]) &&
+                                    out->div_intensity[d] > 0;
+    }
+
+    /* NO_BENCHMARK where the cell is too small or zero; 规下 use the 规上 benchmark. */
+    double *bench = malloc((n ? n : 1) * sizeof *bench);
+    if (!bench) {
+        free(want);
+        return TX_ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++) {
+        unsigned d = in->division[i] % 100;
+        if (out->status[i] == TX_STATUS_OK && !out->div_has_benchmark[d])
+            out->status[i] = TX_STATUS_NO_BENCHMARK;
+        bench[i] = out->div_intensity[d];
+        want[i] = out->status[i] == TX_STATUS_OK || out->status[i] == TX_STATUS_NO_BENCHMARK;
+    }
+    txk_classify(out->intensity, want, n, p->level_bounds, p->nlevel_bounds, out->level);
+    for (size_t i = 0; i < n; i++)
+        want[i] = out->status[i] == TX_STATUS_OK;
+    txk_ratio(out->intensity, bench, want, n, out->k);
+    txk_classify(out->k, want, n, p->grade_bounds, p->ngrade_bounds, out->grade);
+    free(bench);
+    free(want);
+    return TX_OK;
+}
+
+double tx_method_reduction_pct(double x_t, double va_t, double price_t, double x_b,
+                               double va_b, double price_b)
+{
+    if (!isfinite(x_t) || !isfinite(va_t) || !isfinite(price_t) || !isfinite(x_b) ||
+        !isfinite(va_b) || !isfinite(price_b) || va_t <= 0 || va_b <= 0 || price_t <= 0 ||
+        price_b <= 0)
+        return NAN;
+    double va_t_const = va_t / (price_t / price_b);
+    double i_t = x_t / va_t_const, i_b = x_b / va_b;
+    if (!(i_b > 0))
+        return NAN;
+    return (1.0 - i_t / i_b) * 100.0;
+}
+
+/* Ceiling of a / b for b > 0 and any sign of a. */
+static int64_t div_ceil(int64_t a, int64_t b)
+{
+    return a >= 0 ? (a + b - 1) / b : -((-a) / b);
+}
+
+static int64_t div_floor(int64_t a, int64_t b)
+{
+    return a >= 0 ? a / b : -((-a + b - 1) / b);
+}
+
+static void interval_period(const double *vals, size_t n, int64_t t0, int64_t step_s,
+                            double mult, double unit_factor, const tx_event *ev, size_t nev,
+                            double *delta, uint8_t *valid, tx_meter_period *out)
+{
+    /* Value k covers (t0 + (k-1) step, t0 + k step]; it uses the multiplier in force at
+     * its start, so an event at te applies from k = ceil((te - t0) / step) + 1 on. */
+    size_t seg = 0;
+    uint64_t negatives = 0;
+    for (size_t e = 0; e < nev; e++) {
+        if (ev[e].type != TX_EVENT_MULTIPLIER || !isfinite(ev[e].new_multiplier))
+            continue;
+        int64_t k = div_ceil(ev[e].t - t0, step_s) + 1;
+        if (k <= 0) {
+            mult = ev[e].new_multiplier;
+            continue;
+        }
+        if ((size_t)k >= n)
+            break;
+        txk_interval_scale(vals + seg, (size_t)k - seg, mult * unit_factor, delta + seg,
+                           valid + seg, &negatives);
+        seg = (size_t)k;
+        mult = ev[e].new_multiplier;
+        out->multiplier_changes++;
+    }
+    txk_interval_scale(vals + seg, n - seg, mult * unit_factor, delta + seg, valid + seg,
+                       &negatives);
+    out->st.negatives += negatives;
+}
+
+/* A replacement boundary between reading j - 1 (old register) and j (new register). */
+typedef struct {
+    size_t j;
+    double old_reading, new_reading, mult_old, mult_new;
+} replace_boundary;
+
+static void patch_replacement(const double *vals, size_t n, size_t seg_first,
+                              size_t next_boundary, const replace_boundary *b,
+                              double unit_factor, double *delta, uint8_t *valid,
+                              tx_meter_period *out)
+{
+    size_t j = b->j;
+    delta[j - 1] = NAN;
+    valid[j - 1] = 0;
+    long p = -1, q = -1;
+    for (size_t k = j; k-- > seg_first;)
+        if (isfinite(vals[k])) {
+            p = (long)k;
+            break;
+        }
+    for (size_t k = j; k < n && k <= next_boundary; k++)
+        if (isfinite(vals[k])) {
+            q = (long)k;
+            break;
+        }
+    out->replacements++;
+    if (p < 0 || q < 0 || !isfinite(b->old_reading) || !isfinite(b->new_reading)) {
+        out->unsplit++;
+        return;
+    }
+    double before = b->old_reading - vals[p], after = vals[q] - b->new_reading;
+    if (before < 0 || after < 0) {
+        out->st.negatives++;
+        return;
+    }
+    delta[q - 1] = (before * b->mult_old + after * b->mult_new) * unit_factor;
+    valid[q - 1] = (size_t)p == j - 1 && (size_t)q == j;
+    if (!valid[q - 1]) {
+        out->st.gaps++;
+        out->st.gap_intervals += (uint64_t)(q - p);
+    }
+}
+
+void tx_method_meter_period(int kind, const double *vals, size_t n, int64_t t0, int64_t step_s,
+                            double multiplier, double unit_factor, double modulus,
+                            double rollover_min, const tx_event *ev, size_t nev,
+                            double *delta, uint8_t *valid, tx_meter_period *out)
+{
+    memset(out, 0, sizeof *out);
+    if (kind == TX_KIND_INTERVAL) {
+        interval_period(vals, n, t0, step_s, multiplier, unit_factor, ev, nev, delta, valid,
+                        out);
+        out->nexpected = n;
+    } else {
+        /* Segments of readings between events; a multiplier event shares its boundary
+         * reading, a replacement separates the old register's readings from the new. */
+        double mult = multiplier;
+        size_t seg = 0;
+        int pending = 0;
+        size_t pending_seg_first = 0;
+        replace_boundary rb = {0};
+        const int64_t t_last = t0 + (int64_t)(n ? n - 1 : 0) * step_s;
+        for (size_t e = 0; e < nev && n > 1; e++) {
+            const tx_event *x = &ev[e];
+            if (x->type == TX_EVENT_MULTIPLIER) {
+                if (!isfinite(x->new_multiplier))
+                    continue;
+                if (x->t <= t0) {
+                    mult = x->new_multiplier;
+                    continue;
+                }
+                if (x->t >= t_last)
+                    break;
+                size_t j = (size_t)div_ceil(x->t - t0, step_s);
+                if (j <= seg) { /* same instant as the segment's start */
+                    mult = x->new_multiplier;
+                    out->multiplier_changes++;
+                    continue;
+                }
+                txk_register_deltas(vals + seg, j - seg + 1, mult * unit_factor, modulus,
+                                    rollover_min, delta + seg, valid + seg, &out->st);
+                if (pending) {
+                    patch_replacement(vals, n, pending_seg_first, j, &rb, unit_factor, delta,
+                                      valid, out);
+                    pending = 0;
+                }
+                seg = j;
+                mult = x->new_multiplier;
+                out->multiplier_changes++;
+            } else if (x->type == TX_EVENT_REPLACE) {
+                if (x->t < t0 || x->t >= t_last)
+                    continue;
+                size_t j = (size_t)div_floor(x->t - t0, step_s) + 1;
+                if (j - 1 > seg)
+                    txk_register_deltas(vals + seg, j - seg, mult * unit_factor, modulus,
+                                        rollover_min, delta + seg, valid + seg, &out->st);
+                if (pending)
+                    patch_replacement(vals, n, pending_seg_first, j - 1, &rb, unit_factor,
+                                      delta, valid, out);
+                double m_new = isfinite(x->new_multiplier) ? x->new_multiplier : mult;
+                rb = (replace_boundary){j, x->old_reading, x->new_reading, mult, m_new};
+                pending = 1;
+                pending_seg_first = seg;
+                seg = j;
+                mult = m_new;
+            }
+        }
+        if (n > 1) {
+            if (seg < n - 1)
+                txk_register_deltas(vals + seg, n - seg, mult * unit_factor, modulus,
+                                    rollover_min, delta + seg, valid + seg, &out->st);
+            if (pending)
+                patch_replacement(vals, n, pending_seg_first, n - 1, &rb, unit_factor, delta,
+                                  valid, out);
+        }
+        out->nexpected = n > 1 ? n - 1 : 0;
+    }
+    size_t nint = (size_t)out->nexpected;
+    size_t edge[2] = {0, nint};
+    txk_binned_sum(delta, valid, edge, 1, &out->total, &out->nvalid);
+}

@@ -1,0 +1,770 @@
+/* test_store.c - the HDF5 meter store: catalogue round trip and upserts, series blocks,
+ * slots, and the errors of opening what is not a store. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "h5io.h"
+#include "store.h"
+
+#include <hdf5.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define TEST_DIR TX_BINARY_DIR "/tests"
+
+/* A fresh path under the build tree (any old file removed). */
+static void test_path(char *buf, size_t cap, const char *name)
+{
+    mkdir(TEST_DIR, 0777);
+    snprintf(buf, cap, "%s/store_%s.h5", TEST_DIR, name);
+    remove(buf);
+}
+
+/* The message of a failure, when a call that must succeed fails. */
+#define ok(call)                                                                           \
+    do {                                                                                   \
+        int rc_ = (call);                                                                  \
+        if (rc_ != TX_OK)                                                                  \
+            fail_msg("%s -> %d: %s", #call, rc_, err.msg);                                 \
+    } while (0)
+
+static tx_store *open_store(const char *path, int writable)
+{
+    tx_store *s = NULL;
+    tx_err err = {0};
+    ok(tx_store_open(path, writable, 3, &s, &err));
+    assert_non_null(s);
+    return s;
+}
+
+static void close_store(tx_store *s)
+{
+    tx_err err = {0};
+    ok(tx_store_close(s, &err));
+}
+
+static tx_enterprise enterprise(int i)
+{
+    tx_enterprise e;
+    memset(&e, 0x5a, sizeof e); /* garbage after the strings must not reach the file */
+    snprintf(e.id, sizeof e.id, "91330200MA2%07d", i);
+    snprintf(e.name, sizeof e.name, "宁波测试企业%d有限公司, \"quoted\"", i);
+    snprintf(e.industry, sizeof e.industry, "%04d", 2614 + i % 3);
+    snprintf(e.district, sizeof e.district, "330212");
+    e.land_area_mu = i % 2 ? NAN : 12.5 * i;
+    e.above_scale = (uint8_t)(i % 2);
+    snprintf(e.cluster, sizeof e.cluster, i % 3 ? "" : "chemicals");
+    return e;
+}
+
+static tx_meter meter(int i, int ent, int minutes)
+{
+    tx_meter m;
+    memset(&m, 0, sizeof m);
+    snprintf(m.id, sizeof m.id, "M%04d", i);
+    tx_enterprise e = enterprise(ent);
+    memcpy(m.enterprise_id, e.id, sizeof m.enterprise_id);
+    m.carrier = (uint8_t)(i % TX_CARRIER_COUNT);
+    m.unit = TX_UNIT_KWH;
+    m.kind = (uint8_t)(i % 2);
+    m.register_digits = (uint8_t)(i % 2 ? 0 : 6);
+    m.interval_minutes = (uint16_t)minutes;
+    m.multiplier = 80.0 + i;
+    m.capacity = i % 3 ? NAN : 1000.0 * i;
+    m.row = 0xdeadbeef; /* assigned by the store */
+    return m;
+}
+
+static tx_event event(const char *meter_id, int64_t t, int type, double nm)
+{
+    tx_event e;
+    memset(&e, 0, sizeof e);
+    snprintf(e.meter_id, sizeof e.meter_id, "%s", meter_id);
+    e.t = t;
+    e.type = (uint8_t)type;
+    e.old_reading = type == TX_EVENT_REPLACE ? 1234.5 : NAN;
+    e.new_reading = type == TX_EVENT_REPLACE ? 0.0 : NAN;
+    e.new_multiplier = nm;
+    return e;
+}
+
+static int same_bits(double a, double b) { return memcmp(&a, &b, sizeof a) == 0; }
+
+static void assert_enterprise_equal(const tx_enterprise *a, const tx_enterprise *b)
+{
+    assert_string_equal(a->id, b->id);
+    assert_string_equal(a->name, b->name);
+    assert_string_equal(a->industry, b->industry);
+    assert_string_equal(a->district, b->district);
+    assert_true(same_bits(a->land_area_mu, b->land_area_mu));
+    assert_int_equal(a->above_scale, b->above_scale);
+    assert_string_equal(a->cluster, b->cluster);
+}
+
+static void assert_meter_equal(const tx_meter *a, const tx_meter *b)
+{
+    assert_string_equal(a->id, b->id);
+    assert_string_equal(a->enterprise_id, b->enterprise_id);
+    assert_int_equal(a->carrier, b->carrier);
+    assert_int_equal(a->unit, b->unit);
+    assert_int_equal(a->kind, b->kind);
+    assert_int_equal(a->register_digits, b->register_digits);
+    assert_int_equal(a->interval_minutes, b->interval_minutes);
+    assert_true(same_bits(a->multiplier, b->multiplier));
+    assert_true(same_bits(a->capacity, b->capacity));
+}
+
+/* A store with 5 enterprises and meters 0..9 on grids 15, 15, 30, 60, 1440, 15, ... */
+static const int grid_of_meter[10] = {15, 15, 30, 60, 1440, 15, 30, 15, 1440, 15};
+
+static tx_store *populated(const char *path)
+{
+    tx_err err = {0};
+    tx_store *s = open_store(path, 1);
+    tx_enterprise e[5];
+    tx_meter m[10];
+    for (int i = 0; i < 5; i++)
+        e[i] = enterprise(i);
+    for (int i = 0; i < 10; i++)
+        m[i] = meter(i, i % 5, grid_of_meter[i]);
+    size_t changed = 99;
+    ok(tx_store_put_enterprises(s, e, 5, &changed, &err));
+    assert_int_equal(changed, 0);
+    ok(tx_store_put_meters(s, m, 10, &changed, &err));
+    assert_int_equal(changed, 0);
+    return s;
+}
+
+/* ---- slots and geometry ------------------------------------------------------------------ */
+
+static void test_slot(void **state)
+{
+    (void)state;
+    int64_t k = -1;
+    assert_int_equal(tx_store_slot(TX_EPOCH_UNIX, 15, &k), TX_OK);
+    assert_int_equal(k, 0);
+    assert_int_equal(tx_store_slot(TX_EPOCH_UNIX + 900, 15, &k), TX_OK);
+    assert_int_equal(k, 1);
+    /* Off the grid: one minute past a slot, a 15-min instant on the 30-min grid. */
+    assert_int_equal(tx_store_slot(TX_EPOCH_UNIX + 960, 15, &k), TX_ERANGE);
+    assert_int_equal(tx_store_slot(TX_EPOCH_UNIX + 900, 30, &k), TX_ERANGE);
+    assert_int_equal(tx_store_slot(TX_EPOCH_UNIX + 1, 15, &k), TX_ERANGE);
+    /* Before the epoch, even on the grid's phase; and far away. */
+    assert_int_equal(tx_store_slot(TX_EPOCH_UNIX - 900, 15, &k), TX_ERANGE);
+    assert_int_equal(tx_store_slot(INT64_MIN, 15, &k), TX_ERANGE);
+    assert_int_equal(tx_store_slot(INT64_MAX, 15, &k), TX_ERANGE);
+    assert_int_equal(tx_store_slot(TX_EPOCH_UNIX, 7, &k), TX_EINVAL);
+    assert_int_equal(k, 1); /* untouched by failures */
+
+    /* The daily grid's slots are local midnights: 2025-01-01 is day 9132 after 2000-01-01
+     * (25 years, 7 of them leap). UTC midnight (08:00 local) is off the grid. */
+    int64_t midnight = tx_local_to_unix(2025, 1, 1, 0, 0, 0);
+    assert_int_equal(tx_store_slot(midnight, 1440, &k), TX_OK);
+    assert_int_equal(k, 9132);
+    assert_int_equal(tx_store_slot(midnight + 8 * 3600, 1440, &k), TX_ERANGE);
+    assert_int_equal(tx_store_slot(midnight + 900, 15, &k), TX_OK);
+    assert_int_equal(k, 9132 * 96 + 1);
+    assert_int_equal(tx_store_slot(midnight + 3600, 60, &k), TX_OK);
+    assert_int_equal(k, 9132 * 24 + 1);
+
+    const int rows[4] = {16, 32, 64, 1536}, slots[4] = {2688, 1344, 672, 28};
+    for (int g = 0; g < TX_STORE_NGRIDS; g++) {
+        int m = tx_store_grid_minutes[g];
+        assert_int_equal(tx_store_grid_of(m), g);
+        assert_int_equal(tx_store_chunk_rows(m), rows[g]);
+        assert_int_equal(tx_store_chunk_slots(m), slots[g]);
+        assert_int_equal(tx_store_chunk_rows(m) * tx_store_chunk_slots(m) * 8, 344064);
+    }
+    assert_int_equal(tx_store_grid_of(5), -1);
+    assert_int_equal(tx_store_chunk_rows(5), 0);
+    assert_int_equal(tx_store_chunk_slots(5), 0);
+}
+
+/* ---- catalogue --------------------------------------------------------------------------- */
+
+static void test_catalogue_roundtrip(void **state)
+{
+    (void)state;
+    char path[512];
+    tx_err err = {0};
+    test_path(path, sizeof path, "catalogue");
+    tx_store *s = populated(path);
+    tx_event ev[3] = {event("M0003", TX_EPOCH_UNIX + 86400, TX_EVENT_MULTIPLIER, 120.0),
+                      event("M0001", TX_EPOCH_UNIX + 7200, TX_EVENT_REPLACE, NAN),
+                      event("M0001", TX_EPOCH_UNIX + 3600, TX_EVENT_REPLACE, NAN)};
+    ok(tx_store_put_events(s, ev, 3, NULL, &err));
+
+    /* Rows are assigned per grid in the order meters were given. */
+    size_t n;
+    const tx_meter *m = tx_store_meters(s, &n);
+    assert_int_equal(n, 10);
+    int next[4] = {0};
+    for (int i = 0; i < 10; i++) {
+        int g = tx_store_grid_of(grid_of_meter[i]);
+        assert_int_equal(m[i].row, next[g]++);
+    }
+    assert_int_equal(tx_store_grid_rows(s, 15), 5);
+    assert_int_equal(tx_store_grid_rows(s, 30), 2);
+    assert_int_equal(tx_store_grid_rows(s, 60), 1);
+    assert_int_equal(tx_store_grid_rows(s, 1440), 2);
+    assert_int_equal(tx_store_grid_rows(s, 5), 0);
+    close_store(s);
+
+    s = open_store(path, 0);
+    const tx_enterprise *e = tx_store_enterprises(s, &n);
+    assert_int_equal(n, 5);
+    for (int i = 0; i < 5; i++) {
+        tx_enterprise want = enterprise(i);
+        assert_enterprise_equal(&e[i], &want);
+        assert_int_equal(tx_store_find_enterprise(s, want.id), i);
+    }
+    m = tx_store_meters(s, &n);
+    assert_int_equal(n, 10);
+    memset(next, 0, sizeof next);
+    for (int i = 0; i < 10; i++) {
+        tx_meter want = meter(i, i % 5, grid_of_meter[i]);
+        assert_meter_equal(&m[i], &want);
+        assert_int_equal(m[i].row, next[tx_store_grid_of(grid_of_meter[i])]++);
+        assert_int_equal(tx_store_find_meter(s, want.id), i);
+    }
+    assert_int_equal(tx_store_find_meter(s, "M9999"), -1);
+    assert_int_equal(tx_store_find_meter(s, ""), -1);
+    assert_int_equal(tx_store_find_enterprise(s, "nope"), -1);
+    assert_int_equal(tx_store_grid_rows(s, 15), 5);
+    assert_int_equal(tx_store_grid_rows(s, 1440), 2);
+
+    /* Events come back sorted by (meter, time, type). */
+    const tx_event *got = tx_store_events(s, &n);
+    assert_int_equal(n, 3);
+    assert_string_equal(got[0].meter_id, "M0001");
+    assert_int_equal(got[0].t, TX_EPOCH_UNIX + 3600);
+    assert_int_equal(got[1].t, TX_EPOCH_UNIX + 7200);
+    assert_string_equal(got[2].meter_id, "M0003");
+    assert_int_equal(got[2].type, TX_EVENT_MULTIPLIER);
+    assert_true(same_bits(got[2].new_multiplier, 120.0));
+    assert_true(isnan(got[2].old_reading));
+    assert_true(same_bits(got[0].old_reading, 1234.5));
+
+    /* A read-only store refuses puts and writes. */
+    tx_enterprise one = enterprise(9);
+    assert_int_equal(tx_store_put_enterprises(s, &one, 1, NULL, &err), TX_EINVAL);
+    assert_non_null(strstr(err.msg, "read-only"));
+    double v = 1.0;
+    assert_int_equal(tx_store_write_block(s, 15, 0, 1, 0, 1, &v, NULL, &err), TX_EINVAL);
+    close_store(s);
+}
+
+static void test_upsert(void **state)
+{
+    (void)state;
+    char path[512];
+    tx_err err = {0};
+    test_path(path, sizeof path, "upsert");
+    tx_store *s = populated(path);
+    size_t changed = 99, n;
+
+    /* Identical: nothing changes (the row passed in is ignored). */
+    tx_meter m[3] = {meter(2, 2, 30), meter(0, 0, 15), meter(7, 2, 15)};
+    ok(tx_store_put_meters(s, m, 3, &changed, &err));
+    assert_int_equal(changed, 0);
+    tx_enterprise e = enterprise(3);
+    ok(tx_store_put_enterprises(s, &e, 1, &changed, &err));
+    assert_int_equal(changed, 0);
+
+    /* One modified, one new, keep rows; the new one takes the next row of its grid. */
+    m[0].multiplier = 200.0;
+    tx_meter fresh[2] = {meter(10, 4, 30), meter(11, 4, 15)};
+    tx_meter batch[3] = {m[0], fresh[0], fresh[1]};
+    ok(tx_store_put_meters(s, batch, 3, &changed, &err));
+    assert_int_equal(changed, 1);
+    const tx_meter *got = tx_store_meters(s, &n);
+    assert_int_equal(n, 12);
+    long i2 = tx_store_find_meter(s, "M0002");
+    assert_int_equal(i2, 2);
+    assert_true(same_bits(got[2].multiplier, 200.0));
+    assert_int_equal(got[2].row, 0);
+    assert_string_equal(got[10].id, "M0010");
+    assert_int_equal(got[10].row, 2); /* third meter of the 30-min grid */
+    assert_int_equal(got[11].row, 5); /* sixth of the 15-min grid */
+    assert_int_equal(tx_store_grid_rows(s, 30), 3);
+    assert_int_equal(tx_store_grid_rows(s, 15), 6);
+
+    /* NaN equals NaN; a changed NaN field is a change. */
+    tx_meter nanm = meter(1, 1, 15); /* capacity NaN */
+    ok(tx_store_put_meters(s, &nanm, 1, &changed, &err));
+    assert_int_equal(changed, 0);
+    nanm.capacity = 5.0;
+    ok(tx_store_put_meters(s, &nanm, 1, NULL, &err));
+    e.land_area_mu = 1.0;
+    ok(tx_store_put_enterprises(s, &e, 1, &changed, &err));
+    assert_int_equal(changed, 1);
+
+    /* The same new id twice in one batch: one record, the later one wins. */
+    tx_meter twice[2] = {meter(12, 0, 60), meter(12, 0, 60)};
+    twice[1].multiplier = 3.0;
+    ok(tx_store_put_meters(s, twice, 2, &changed, &err));
+    assert_int_equal(changed, 1);
+    got = tx_store_meters(s, &n);
+    assert_int_equal(n, 13);
+    assert_true(same_bits(got[12].multiplier, 3.0));
+    assert_int_equal(got[12].row, 1);
+
+    /* Events: same key and values skipped; same key, other values replaced. */
+    tx_event ev[2] = {event("M0001", TX_EPOCH_UNIX, TX_EVENT_MULTIPLIER, 2.0),
+                      event("M0001", TX_EPOCH_UNIX, TX_EVENT_REPLACE, NAN)};
+    ok(tx_store_put_events(s, ev, 2, &changed, &err));
+    assert_int_equal(changed, 0);
+    ok(tx_store_put_events(s, ev, 2, &changed, &err));
+    assert_int_equal(changed, 0);
+    ev[0].new_multiplier = 4.0;
+    ok(tx_store_put_events(s, ev, 1, &changed, &err));
+    assert_int_equal(changed, 1);
+    const tx_event *gev = tx_store_events(s, &n);
+    assert_int_equal(n, 2);
+    assert_int_equal(gev[0].type, TX_EVENT_REPLACE);
+    assert_true(same_bits(gev[1].new_multiplier, 4.0));
+    close_store(s);
+
+    /* All of it persisted. */
+    s = open_store(path, 0);
+    got = tx_store_meters(s, &n);
+    assert_int_equal(n, 13);
+    assert_true(same_bits(got[2].multiplier, 200.0));
+    assert_true(same_bits(got[1].capacity, 5.0));
+    assert_int_equal(got[11].row, 5);
+    assert_int_equal(tx_store_grid_rows(s, 60), 2);
+    const tx_enterprise *ge = tx_store_enterprises(s, &n);
+    assert_true(same_bits(ge[3].land_area_mu, 1.0));
+    gev = tx_store_events(s, &n);
+    assert_int_equal(n, 2);
+    close_store(s);
+}
+
+static void test_put_rejects(void **state)
+{
+    (void)state;
+    char path[512];
+    tx_err err = {0};
+    size_t n, changed = 99;
+    test_path(path, sizeof path, "rejects");
+    tx_store *s = populated(path);
+
+    /* Unknown enterprise: the whole batch is refused, the store unchanged. */
+    tx_meter m[2] = {meter(20, 1, 15), meter(21, 1, 15)};
+    snprintf(m[1].enterprise_id, sizeof m[1].enterprise_id, "91330200MA29999999");
+    assert_int_equal(tx_store_put_meters(s, m, 2, &changed, &err), TX_ENOTFOUND);
+    assert_int_equal(err.code, TX_ENOTFOUND);
+    assert_non_null(strstr(err.msg, "M0021"));
+    assert_non_null(strstr(err.msg, "91330200MA29999999"));
+    assert_int_equal(changed, 0);
+    tx_store_meters(s, &n);
+    assert_int_equal(n, 10);
+    assert_int_equal(tx_store_grid_rows(s, 15), 5);
+    assert_int_equal(tx_store_find_meter(s, "M0020"), -1);
+
+    /* Interval change of a stored meter, and within one batch of a new meter. */
+    tx_meter moved = meter(0, 0, 30);
+    assert_int_equal(tx_store_put_meters(s, &moved, 1, NULL, &err), TX_EINVAL);
+    assert_non_null(strstr(err.msg, "M0000"));
+    assert_non_null(strstr(err.msg, "interval"));
+    tx_meter pair[2] = {meter(22, 0, 15), meter(22, 0, 60)};
+    assert_int_equal(tx_store_put_meters(s, pair, 2, NULL, &err), TX_EINVAL);
+    tx_store_meters(s, &n);
+    assert_int_equal(n, 10);
+
+    /* Bad codes and ids. */
+    tx_meter bad = meter(23, 0, 45);
+    assert_int_equal(tx_store_put_meters(s, &bad, 1, NULL, &err), TX_EINVAL);
+    bad = meter(23, 0, 15);
+    bad.carrier = TX_CARRIER_COUNT;
+    assert_int_equal(tx_store_put_meters(s, &bad, 1, NULL, &err), TX_EINVAL);
+    bad = meter(23, 0, 15);
+    bad.id[0] = '\0';
+    assert_int_equal(tx_store_put_meters(s, &bad, 1, NULL, &err), TX_EINVAL);
+    tx_enterprise be = enterprise(7);
+    memset(be.name, 'x', sizeof be.name); /* not terminated */
+    assert_int_equal(tx_store_put_enterprises(s, &be, 1, NULL, &err), TX_EINVAL);
+
+    /* Events of unknown meters, or of unknown type. */
+    tx_event ev = event("M0404", TX_EPOCH_UNIX, TX_EVENT_REPLACE, NAN);
+    assert_int_equal(tx_store_put_events(s, &ev, 1, NULL, &err), TX_ENOTFOUND);
+    assert_non_null(strstr(err.msg, "M0404"));
+    ev = event("M0001", TX_EPOCH_UNIX, 7, NAN);
+    assert_int_equal(tx_store_put_events(s, &ev, 1, NULL, &err), TX_EINVAL);
+    tx_store_events(s, &n);
+    assert_int_equal(n, 0);
+
+    /* Empty puts are fine. */
+    ok(tx_store_put_meters(s, NULL, 0, &changed, &err));
+    assert_int_equal(changed, 0);
+    close_store(s);
+}
+
+/* ---- series blocks ----------------------------------------------------------------------- */
+
+/* A value per (row, slot) with awkward bits here and there. */
+static double cell(size_t r, int64_t k, int pass)
+{
+    switch ((r * 7 + (size_t)k) % 97) {
+    case 0:
+        return NAN;
+    case 1:
+        return -0.0;
+    case 2:
+        return INFINITY;
+    case 3:
+        return 4.9e-324; /* subnormal */
+    default:
+        return (double)r * 1000.0 + (double)k * 0.01 + pass;
+    }
+}
+
+static double *make_block(size_t r0, size_t nr, int64_t k0, size_t nk, int pass, uint8_t **q)
+{
+    double *v = test_malloc(nr * nk * sizeof *v);
+    if (q)
+        *q = test_malloc(nr * nk);
+    for (size_t r = 0; r < nr; r++)
+        for (size_t k = 0; k < nk; k++) {
+            v[r * nk + k] = cell(r0 + r, k0 + (int64_t)k, pass);
+            if (q)
+                (*q)[r * nk + k] = (uint8_t)((r0 + r + (size_t)k0 + k + (size_t)pass) % 3);
+        }
+    return v;
+}
+
+static void write_cells(tx_store *s, int m, size_t r0, size_t nr, int64_t k0, size_t nk,
+                        int pass, int with_quality)
+{
+    tx_err err = {0};
+    uint8_t *q = NULL;
+    double *v = make_block(r0, nr, k0, nk, pass, with_quality ? &q : NULL);
+    ok(tx_store_write_block(s, m, r0, nr, k0, nk, v, q, &err));
+    test_free(v);
+    if (q)
+        test_free(q);
+}
+
+/* Expected state of a grid: which pass last wrote each cell (-1 never), and which pass
+ * last wrote its quality. */
+typedef struct {
+    size_t rows, slots;
+    signed char *pass, *qpass;
+} model;
+
+static void model_write(model *md, size_t r0, size_t nr, int64_t k0, size_t nk, int pass,
+                        int with_quality)
+{
+    for (size_t r = r0; r < r0 + nr && r < md->rows; r++)
+        for (size_t k = (size_t)k0; k < (size_t)k0 + nk && k < md->slots; k++) {
+            md->pass[r * md->slots + k] = (signed char)pass;
+            if (with_quality)
+                md->qpass[r * md->slots + k] = (signed char)pass;
+        }
+}
+
+static void check_block(tx_store *s, int m, const model *md, size_t r0, size_t nr, int64_t k0,
+                        size_t nk)
+{
+    tx_err err = {0};
+    double *v = test_malloc(nr * nk * sizeof *v);
+    uint8_t *q = test_malloc(nr * nk);
+    memset(q, 0xee, nr * nk);
+    ok(tx_store_read_block(s, m, r0, nr, k0, nk, v, q, &err));
+    for (size_t r = 0; r < nr; r++)
+        for (size_t k = 0; k < nk; k++) {
+            size_t R = r0 + r, K = (size_t)k0 + k;
+            int p = R < md->rows && K < md->slots ? md->pass[R * md->slots + K] : -1;
+            int qp = R < md->rows && K < md->slots ? md->qpass[R * md->slots + K] : -1;
+            double got = v[r * nk + k];
+            if (p < 0) {
+                if (!isnan(got))
+                    fail_msg("cell %zu,%zu: %g, want NaN", R, K, got);
+            } else if (!same_bits(got, cell(R, (int64_t)K, p))) {
+                fail_msg("cell %zu,%zu: %.17g, want %.17g", R, K, got, cell(R, (int64_t)K, p));
+            }
+            uint8_t wq = qp < 0 ? 0 : (uint8_t)((R + K + (size_t)qp) % 3);
+            if (q[r * nk + k] != wq)
+                fail_msg("quality %zu,%zu: %d, want %d", R, K, q[r * nk + k], wq);
+        }
+    /* Without quality the values are the same. */
+    double *v2 = test_malloc(nr * nk * sizeof *v2);
+    ok(tx_store_read_block(s, m, r0, nr, k0, nk, v2, NULL, &err));
+    assert_memory_equal(v, v2, nr * nk * sizeof *v);
+    test_free(v2);
+    test_free(v);
+    test_free(q);
+}
+
+static void test_blocks(void **state)
+{
+    (void)state;
+    char path[512];
+    tx_err err = {0};
+    test_path(path, sizeof path, "blocks");
+    tx_store *s = open_store(path, 1);
+    const int m = 15;
+    const size_t CR = tx_store_chunk_rows(m), CS = tx_store_chunk_slots(m);
+    model md = {3 * CR + 8, 3 * CS + 200, NULL, NULL};
+    md.pass = test_malloc(md.rows * md.slots);
+    md.qpass = test_malloc(md.rows * md.slots);
+    memset(md.pass, -1, md.rows * md.slots);
+    memset(md.qpass, -1, md.rows * md.slots);
+
+    /* Nothing written yet: a read gives NaN and quality 0, and the grid is empty. */
+    check_block(s, m, &md, 0, 3, 0, 10);
+    assert_int_equal(tx_store_grid_slots(s, m), 0);
+
+    /* One whole chunk, aligned. */
+    write_cells(s, m, 0, CR, 0, CS, 1, 1);
+    model_write(&md, 0, CR, 0, CS, 1, 1);
+    assert_int_equal(tx_store_grid_slots(s, m), CS);
+    check_block(s, m, &md, 0, CR, 0, CS);
+
+    /* Unaligned, crossing chunk boundaries in both directions, without quality. */
+    write_cells(s, m, CR - 3, 7, (int64_t)CS - 100, 250, 2, 0);
+    model_write(&md, CR - 3, 7, (int64_t)CS - 100, 250, 2, 0);
+    assert_int_equal(tx_store_grid_slots(s, m), CS + 150);
+    check_block(s, m, &md, 0, 2 * CR, 0, 2 * CS);
+
+    /* Beyond the current extent, leaving a hole of unwritten cells. */
+    write_cells(s, m, 2 * CR + 5, 3, 2 * CS + 17, 40, 3, 1);
+    model_write(&md, 2 * CR + 5, 3, 2 * CS + 17, 40, 3, 1);
+    assert_int_equal(tx_store_grid_slots(s, m), 2 * CS + 57);
+
+    /* Two aligned chunks wide, with quality. */
+    write_cells(s, m, CR, CR, (int64_t)CS, 2 * CS, 4, 1);
+    model_write(&md, CR, CR, (int64_t)CS, 2 * CS, 4, 1);
+
+    /* Reads: everything, partly beyond the extent, wholly beyond it, single cells. */
+    check_block(s, m, &md, 0, md.rows, 0, md.slots);
+    check_block(s, m, &md, 2 * CR + 6, CR, 2 * CS + 50, 300);
+    check_block(s, m, &md, md.rows - 1, 1, (int64_t)md.slots - 1, 1);
+    check_block(s, m, &md, 5, 1, (int64_t)CS - 1, 2);
+    check_block(s, m, &md, 0, 1, 1000000, 5);
+
+    /* Zero-sized blocks do nothing; bad arguments are refused. */
+    ok(tx_store_write_block(s, m, 0, 0, 0, 10, NULL, NULL, &err));
+    ok(tx_store_read_block(s, m, 0, 5, 0, 0, NULL, NULL, &err));
+    double v = 0;
+    assert_int_equal(tx_store_write_block(s, 20, 0, 1, 0, 1, &v, NULL, &err), TX_EINVAL);
+    assert_int_equal(tx_store_write_block(s, m, 0, 1, -1, 1, &v, NULL, &err), TX_ERANGE);
+    assert_int_equal(tx_store_read_block(s, m, 0, 1, INT64_MAX, 1, &v, NULL, &err),
+                     TX_ERANGE);
+    assert_int_equal(tx_store_write_block(s, m, 0, 1, 0, 1, NULL, NULL, &err), TX_EINVAL);
+    /* Other grids are untouched. */
+    assert_int_equal(tx_store_grid_slots(s, 30), 0);
+    close_store(s);
+
+    /* The same content after reopening, read-only. */
+    s = open_store(path, 0);
+    assert_int_equal(tx_store_grid_slots(s, m), 3 * CS);
+    check_block(s, m, &md, 0, md.rows, 0, md.slots);
+    uint64_t bytes = 0;
+    ok(tx_store_file_size(s, &bytes, &err));
+    assert_true(bytes > 0);
+    close_store(s);
+
+    /* The daily grid: blocks of whole chunk rows (1536) are fine too. */
+    s = open_store(path, 1);
+    model d = {tx_store_chunk_rows(1440) + 2, 60, NULL, NULL};
+    d.pass = test_malloc(d.rows * d.slots);
+    d.qpass = test_malloc(d.rows * d.slots);
+    memset(d.pass, -1, d.rows * d.slots);
+    memset(d.qpass, -1, d.rows * d.slots);
+    write_cells(s, 1440, 1, d.rows - 1, 3, 50, 5, 1);
+    model_write(&d, 1, d.rows - 1, 3, 50, 5, 1);
+    check_block(s, 1440, &d, 0, d.rows, 0, d.slots);
+    close_store(s);
+
+    test_free(d.pass);
+    test_free(d.qpass);
+    test_free(md.pass);
+    test_free(md.qpass);
+}
+
+static void test_idempotent_write(void **state)
+{
+    (void)state;
+    char path[512];
+    tx_err err = {0};
+    test_path(path, sizeof path, "idempotent");
+    const int m = 30;
+    const size_t nr = 40, nk = 3000; /* crosses chunk rows and slot chunks */
+    const size_t cells = (nr + 6) * nk; /* read back with 3 unwritten rows on each side */
+    uint8_t *q = NULL;
+    double *v = make_block(3, nr, 500, nk, 0, &q);
+    double *before = test_malloc(cells * sizeof *before);
+    double *after = test_malloc(cells * sizeof *after);
+    uint8_t *qb = test_malloc(cells), *qa = test_malloc(cells);
+
+    tx_store *s = open_store(path, 1);
+    ok(tx_store_write_block(s, m, 3, nr, 500, nk, v, q, &err));
+    close_store(s);
+    s = open_store(path, 0);
+    ok(tx_store_read_block(s, m, 0, nr + 6, 400, nk, before, qb, &err));
+    close_store(s);
+    uint64_t size1 = 0, size2 = 0;
+
+    /* A second writer of the same block, in a later session. */
+    s = open_store(path, 1);
+    ok(tx_store_file_size(s, &size1, &err));
+    ok(tx_store_write_block(s, m, 3, nr, 500, nk, v, q, &err));
+    ok(tx_store_flush(s, &err));
+    ok(tx_store_file_size(s, &size2, &err));
+    ok(tx_store_read_block(s, m, 0, nr + 6, 400, nk, after, qa, &err));
+    close_store(s);
+    assert_memory_equal(before, after, cells * sizeof *before);
+    assert_memory_equal(qb, qa, cells);
+
+    s = open_store(path, 0);
+    assert_int_equal(tx_store_grid_slots(s, m), 500 + nk);
+    ok(tx_store_read_block(s, m, 0, nr + 6, 400, nk, after, qa, &err));
+    close_store(s);
+    assert_memory_equal(before, after, cells * sizeof *before);
+    assert_memory_equal(qb, qa, cells);
+    /* Rewriting the same chunks reuses their space (same compressed sizes). */
+    assert_true(size2 <= size1 + size1 / 10);
+
+    test_free(v);
+    test_free(q);
+    test_free(before);
+    test_free(after);
+    test_free(qb);
+    test_free(qa);
+}
+
+/* The catalogue is rewritten on flush only when changed, and rewriting it reuses space. */
+static void test_flush(void **state)
+{
+    (void)state;
+    char path[512];
+    tx_err err = {0};
+    test_path(path, sizeof path, "flush");
+    tx_store *s = populated(path);
+    uint64_t a = 0, b = 0, c = 0;
+    ok(tx_store_flush(s, &err));
+    ok(tx_store_file_size(s, &a, &err));
+    ok(tx_store_flush(s, &err));
+    ok(tx_store_file_size(s, &b, &err));
+    assert_int_equal(a, b);
+    for (int i = 0; i < 20; i++) {
+        tx_meter m = meter(3, 3, 60);
+        m.multiplier = 1.0 + i;
+        ok(tx_store_put_meters(s, &m, 1, NULL, &err));
+        ok(tx_store_flush(s, &err));
+    }
+    ok(tx_store_file_size(s, &c, &err));
+    assert_true(c < 2 * a);
+    close_store(s);
+    for (int i = 0; i < 5; i++) {
+        s = open_store(path, 1);
+        tx_meter m = meter(3, 3, 60);
+        m.multiplier = 100.0 + i;
+        ok(tx_store_put_meters(s, &m, 1, NULL, &err));
+        close_store(s);
+    }
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    assert_true((uint64_t)st.st_size < 2 * a);
+    s = open_store(path, 0);
+    size_t n;
+    const tx_meter *m = tx_store_meters(s, &n);
+    assert_true(same_bits(m[3].multiplier, 104.0));
+    close_store(s);
+}
+
+/* ---- what is not a store ----------------------------------------------------------------- */
+
+static void test_open_errors(void **state)
+{
+    (void)state;
+    char path[512];
+    tx_err err = {0};
+    tx_store *s = (tx_store *)&err; /* set to NULL by failures */
+
+    /* Absent, read-only. */
+    test_path(path, sizeof path, "absent");
+    assert_int_equal(tx_store_open(path, 0, 3, &s, &err), TX_ENOTFOUND);
+    assert_null(s);
+    assert_non_null(strstr(err.msg, path));
+
+    /* An HDF5 file that is not a store. */
+    test_path(path, sizeof path, "plain");
+    hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    assert_true(f >= 0);
+    H5Fclose(f);
+    assert_int_equal(tx_store_open(path, 1, 3, &s, &err), TX_EINVAL);
+    assert_non_null(strstr(err.msg, "not a tanxiao store"));
+    assert_non_null(strstr(err.msg, path));
+    assert_int_equal(tx_store_open(path, 0, 3, &s, &err), TX_EINVAL);
+
+    /* A store of another format version. */
+    test_path(path, sizeof path, "version");
+    s = open_store(path, 1);
+    close_store(s);
+    f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+    assert_true(f >= 0);
+    ok(tx_h5_attr_int64(f, "format_version", 2, &err));
+    H5Fclose(f);
+    assert_int_equal(tx_store_open(path, 0, 3, &s, &err), TX_EINVAL);
+    assert_non_null(strstr(err.msg, "version 2"));
+
+    /* A text file, an empty file and a directory. */
+    test_path(path, sizeof path, "text");
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    fputs("meter_id,timestamp,value\n", fp);
+    fclose(fp);
+    assert_int_equal(tx_store_open(path, 1, 3, &s, &err), TX_EINVAL);
+    assert_non_null(strstr(err.msg, "not a tanxiao store"));
+    assert_non_null(strstr(err.msg, "not an HDF5 file"));
+    test_path(path, sizeof path, "empty");
+    fp = fopen(path, "w");
+    assert_non_null(fp);
+    fclose(fp);
+    assert_int_equal(tx_store_open(path, 0, 3, &s, &err), TX_EINVAL);
+    assert_int_equal(tx_store_open(TEST_DIR, 0, 3, &s, &err), TX_EINVAL);
+
+    /* A store whose catalogue lost a column. */
+    test_path(path, sizeof path, "nocolumn");
+    s = open_store(path, 1);
+    close_store(s);
+    f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+    assert_true(f >= 0);
+    assert_true(H5Ldelete(f, "/meters/carrier", H5P_DEFAULT) >= 0);
+    H5Fclose(f);
+    assert_int_equal(tx_store_open(path, 0, 3, &s, &err), TX_EINVAL);
+    assert_non_null(strstr(err.msg, "/meters/carrier"));
+
+    /* Where a store cannot be created. */
+    assert_int_equal(tx_store_open(TX_BINARY_DIR "/no/such/dir/x.h5", 1, 3, &s, &err),
+                     TX_EHDF5);
+    assert_non_null(strstr(err.msg, "no/such/dir"));
+    assert_non_null(strstr(err.msg, "No such file or directory"));
+    assert_int_equal(tx_store_open(NULL, 1, 3, &s, &err), TX_EINVAL);
+
+    /* NULL is a valid store to close. */
+    assert_int_equal(tx_store_close(NULL, &err), TX_OK);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_slot),
+        cmocka_unit_test(test_catalogue_roundtrip),
+        cmocka_unit_test(test_upsert),
+        cmocka_unit_test(test_put_rejects),
+        cmocka_unit_test(test_blocks),
+        cmocka_unit_test(test_idempotent_write),
+        cmocka_unit_test(test_flush),
+        cmocka_unit_test(test_open_errors),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
