@@ -283,7 +283,7 @@ static uint64_t pv_day_factor(const txg_city *c, const txg_meter_gen *g, int yi,
 {
     int64_t cs = cos_q16(d - 172, c->ndays[yi]); /* 1 at the June solstice */
     *half_min = 363 + 57 * cs / 65536;
-    uint64_t peak = (uint64_t)(52429 + 19661 * (cs + 65536) / 131072); /* 0.80 .. 1.10 */
+    uint64_t peak = (uint64_t)(42598 + 19661 * (cs + 65536) / 131072); /* 0.65 .. 0.95 */
     uint64_t h = txg_hash(g->key, (uint64_t)c->year[yi] | UINT64_C(2) << 32, (uint64_t)d);
     uint64_t u = h & 0xffff;                     /* cloudiness */
     uint64_t w = 65536 - (55705 * (u * u >> 16) >> 16); /* 1 - 0.85 u^2 */
@@ -382,4 +382,1207 @@ void txg_cursor_next(txg_cursor *cu)
     }
     cu->present = !in_run(cu->c->runs, &cu->mrun, cu->mend, cu->yi, i);
     cu->quality = (uint8_t)in_run(cu->c->runs, &cu->erun, cu->eend, cu->yi, i);
+}
+
+/* ---- catalogue ------------------------------------------------------------------------ */
+
+enum {
+    ROLE_INCOMPLETE = 1,
+    ROLE_ROLLOVER = 2,
+    ROLE_REPLACE = 4,
+    ROLE_NOFIN = 8,
+    ROLE_VANEG = 16,
+    ROLE_VAZERO = 32,
+    ROLE_UNRATED = ROLE_INCOMPLETE | ROLE_NOFIN | ROLE_VANEG | ROLE_VAZERO,
+};
+
+/* Per-enterprise generation state, needed only while the city is built. */
+typedef struct {
+    int div;
+    int cls;
+    int shift;
+    int role;
+    int monthly;
+    int faulty; /* carries an injected gap, duplicate or estimated run */
+    double scale[TXG_MAX_YEARS]; /* energy of the year relative to the report year */
+    double e_kwh, gas_m3, water_m3, steam_t, heat_gj, diesel_kg, pv_kwp;
+    double lnoise, imp;
+    size_t el1;
+} ent_gen;
+
+typedef struct {
+    txg_city *c;
+    ent_gen *eg;
+    size_t *perm;
+    size_t cap_runs, cap_faults;
+} builder;
+
+static int last_yi(const txg_city *c)
+{
+    return c->ny - 1;
+}
+
+static int64_t slot_jan1(const txg_city *c, int yi, int step)
+{
+    return (c->t0[yi] - TX_EPOCH_UNIX) / ((int64_t)step * 60);
+}
+
+static void ent_basic(txg_city *c, size_t i, ent_gen *e)
+{
+    rng_t r = rng_at(c->p.seed, 1, i);
+    size_t k = (size_t)c->p.n_divisions;
+    if (k > 0) {
+        e->div = (int)((i + txg_hash(c->p.seed, 2, 0) % k) % k);
+    } else {
+        int tot = 0;
+        for (size_t d = 0; d < NDIV; d++)
+            tot += divisions[d].weight;
+        int x = (int)rng_below(&r, (uint64_t)tot);
+        size_t d = 0;
+        while (x >= divisions[d].weight)
+            x -= divisions[d++].weight;
+        e->div = (int)d;
+    }
+    const division_info *di = &divisions[e->div];
+    int ncls = 0;
+    while (ncls < 7 && di->classes[ncls])
+        ncls++;
+    e->cls = (int)rng_below(&r, (uint64_t)ncls);
+    int tot = 0;
+    for (size_t d = 0; d < NDISTRICT; d++)
+        tot += districts[d].weight;
+    int x = (int)rng_below(&r, (uint64_t)tot);
+    size_t d = 0;
+    while (x >= districts[d].weight)
+        x -= districts[d++].weight;
+
+    tx_enterprise *en = &c->ent[i];
+    memcpy(en->industry, di->classes[e->cls], 5);
+    memcpy(en->district, districts[d].code, 7);
+    en->above_scale = rng_u01(&r) < 0.85;
+    double u = rng_u01(&r);
+    if (di->L >= 1.5)
+        e->shift = u < 0.7 ? 3 : 2;
+    else
+        e->shift = u < 0.3 ? 1 : u < 0.7 ? 2 : 3;
+    c->industry_prefix[i] = rng_u01(&r) < 0.2;
+}
+
+/* GB 11714 check character of an 8-character organisation code body. */
+static char org_check(const char *body)
+{
+    static const int w[8] = {3, 7, 9, 10, 5, 8, 4, 2};
+    int sum = 0;
+    for (int k = 0; k < 8; k++) {
+        char ch = body[k];
+        int v = ch >= '0' && ch <= '9' ? ch - '0' : ch - 'A' + 10;
+        sum += v * w[k];
+    }
+    int cc = 11 - sum % 11;
+    return cc == 10 ? 'X' : cc == 11 ? '0' : (char)('0' + cc);
+}
+
+static void make_uscc(txg_city *c, size_t i, uint64_t attempt)
+{
+    rng_t r = rng_at(c->p.seed, 3, i ^ (attempt << 40));
+    char *s = c->ent[i].id;
+    s[0] = '9';
+    s[1] = '1';
+    memcpy(s + 2, c->ent[i].district, 6);
+    char body[9];
+    if (rng_u01(&r) < 0.5) { /* registered after 2015: "MA" + 6 characters */
+        body[0] = 'M';
+        body[1] = 'A';
+        for (int k = 2; k < 8; k++)
+            body[k] = uscc_chars[rng_below(&r, 31)];
+    } else { /* an older organisation code: 8 digits */
+        body[0] = (char)('5' + rng_below(&r, 5));
+        for (int k = 1; k < 8; k++)
+            body[k] = (char)('0' + rng_below(&r, 10));
+    }
+    memcpy(s + 8, body, 8);
+    s[16] = org_check(body);
+    s[17] = tx_uscc_check_char(s);
+    s[18] = '\0';
+}
+
+typedef struct {
+    char id[TX_USCC_LEN + 1];
+    size_t idx;
+} id_ref;
+
+static int cmp_id_ref(const void *a, const void *b)
+{
+    const id_ref *x = a, *y = b;
+    int d = strcmp(x->id, y->id);
+    return d ? d : (x->idx > y->idx) - (x->idx < y->idx);
+}
+
+/* Makes the USCCs unique: the later of two equal codes draws again. */
+static int unique_usccs(txg_city *c)
+{
+    id_ref *refs = malloc(c->nent * sizeof *refs);
+    if (!refs)
+        return TX_ENOMEM;
+    for (uint64_t attempt = 1;; attempt++) {
+        for (size_t i = 0; i < c->nent; i++) {
+            memcpy(refs[i].id, c->ent[i].id, sizeof refs[i].id);
+            refs[i].idx = i;
+        }
+        qsort(refs, c->nent, sizeof *refs, cmp_id_ref);
+        int dup = 0;
+        for (size_t i = 1; i < c->nent; i++)
+            if (strcmp(refs[i].id, refs[i - 1].id) == 0) {
+                make_uscc(c, refs[i].idx, attempt);
+                dup = 1;
+            }
+        if (!dup)
+            break;
+    }
+    free(refs);
+    return TX_OK;
+}
+
+static void make_name(txg_city *c, size_t i, const ent_gen *e, int special)
+{
+    rng_t r = rng_at(c->p.seed, 4, i);
+    const division_info *di = &divisions[e->div];
+    size_t a = rng_below(&r, NSYLL), b = rng_below(&r, NSYLL - 1);
+    if (b >= a)
+        b++;
+    const char *word = di->words[rng_below(&r, 3)];
+    double u = rng_u01(&r);
+    const char *suffix = u < 0.7 ? "有限公司" : u < 0.9 ? "科技有限公司" : "股份有限公司";
+    char *n = c->ent[i].name;
+    if (special == 2 || (special == 0 && rng_below(&r, 40) == 0))
+        snprintf(n, TX_NAME_CAP, "宁波%s%s%s%s(一厂,二厂)", syllables[a], syllables[b], word,
+                 suffix);
+    else if (special == 3)
+        snprintf(n, TX_NAME_CAP, "宁波\"%s%s\"%s%s", syllables[a], syllables[b], word, suffix);
+    else
+        snprintf(n, TX_NAME_CAP, "宁波%s%s%s%s", syllables[a], syllables[b], word, suffix);
+    const char *cl = di->cluster;
+    if (cl && rng_u01(&r) < 0.6)
+        snprintf(c->ent[i].cluster, TX_CLUSTER_CAP, "%s", cl);
+    double land = c->ent[i].above_scale ? rng_lognormal(&r, 30, 0.8) : rng_lognormal(&r, 8, 0.6);
+    u = rng_u01(&r);
+    c->ent[i].land_area_mu = u < 0.04 ? NAN : u < 0.06 ? 0.0 : (double)round_h(land) / 100.0;
+}
+
+/* Annual scales of one enterprise (report year; the base year through scale[]). */
+static void ent_quantities(txg_city *c, size_t i, ent_gen *e)
+{
+    rng_t r = rng_at(c->p.seed, 5, i);
+    const division_info *di = &divisions[e->div];
+    int above = c->ent[i].above_scale;
+    double E = rng_lognormal(&r, 3e6, 1.1) * (above ? 1.0 : 0.12) * (di->L >= 1.5 ? 2.0 : 1.0);
+    E = E < 3e4 ? 3e4 : E > 5e8 ? 5e8 : E;
+    e->e_kwh = E;
+    double heat_mult = di->process_heat ? 3.0 : 1.0;
+    e->gas_m3 = rng_u01(&r) < (di->process_heat ? 0.7 : 0.3)
+                    ? E * 0.05 * heat_mult * rng_lognormal(&r, 1, 0.8)
+                    : 0;
+    e->water_m3 = E * 0.01 * heat_mult * rng_lognormal(&r, 1, 0.8);
+    e->steam_t = rng_u01(&r) < (di->process_heat ? 0.30 : 0.05)
+                     ? E * 0.002 * rng_lognormal(&r, 1, 0.6)
+                     : 0;
+    e->heat_gj = rng_u01(&r) < 0.05 ? E * 0.003 * rng_lognormal(&r, 1, 0.6) : 0;
+    e->diesel_kg = rng_u01(&r) < 0.10 ? E * 0.003 * rng_lognormal(&r, 1, 0.6) : 0;
+    e->pv_kwp = rng_u01(&r) < (above ? 0.25 : 0.08)
+                    ? floor(E / 8760.0 * rng_uniform(&r, 0.2, 0.8) * 10 + 0.5) / 10
+                    : 0;
+    if (e->pv_kwp > 0 && e->pv_kwp < 5)
+        e->pv_kwp = 5;
+    int span = c->year[last_yi(c)] - c->year[0];
+    double g_e = c->ny > 1 ? rng_lognormal(&r, 1.0 + 0.02 * span, 0.15) : 1.0;
+    e->scale[last_yi(c)] = 1.0;
+    if (c->ny > 1)
+        e->scale[0] = 1.0 / g_e;
+    e->imp = rng_lognormal(&r, pow(1.03, span), 0.10);
+    e->lnoise = rng_lognormal(&r, 1.0, 0.5);
+}
+
+static int add_meter(txg_city *c, size_t ei, const char *suffix, int carrier, int unit,
+                     int kind, int step, double mult)
+{
+    size_t m = c->nmet++;
+    tx_meter *mt = &c->met[m];
+    snprintf(mt->id, sizeof mt->id, "E%06zu-%s", ei + 1, suffix);
+    memcpy(mt->enterprise_id, c->ent[ei].id, sizeof mt->enterprise_id);
+    mt->carrier = (uint8_t)carrier;
+    mt->unit = (uint8_t)unit;
+    mt->kind = (uint8_t)kind;
+    mt->interval_minutes = (uint16_t)step;
+    mt->multiplier = mult;
+    mt->capacity = NAN;
+    mt->register_digits = 0;
+    txg_meter_gen *g = &c->gen[m];
+    memset(g, 0, sizeof *g);
+    g->key = txg_hash(c->p.seed ^ UINT64_C(0x5eed), ei, txg_hash(0, carrier, (uint64_t)suffix[0] << 8 |
+                                                               (uint64_t)suffix[strlen(suffix) - 1]));
+    g->ent = (uint32_t)ei;
+    g->repl_yi = -1;
+    return (int)m;
+}
+
+/* Sets the mean rates of a load-profile meter from its report-year annual quantity
+ * (canonical unit, after the multiplier), and the register when cumulative. */
+static void meter_rates(txg_city *c, size_t m, const ent_gen *e, double annual, int digits,
+                        int publish_digits, rng_t *r)
+{
+    tx_meter *mt = &c->met[m];
+    txg_meter_gen *g = &c->gen[m];
+    double per_unit = tx_unit_to_canonical(mt->unit) * mt->multiplier;
+    double amax = 0;
+    for (int yi = 0; yi < c->ny; yi++) {
+        double units = annual * e->scale[yi] / per_unit;
+        double n = (double)txg_year_intervals(c, m, yi);
+        g->rate_q16[yi] = (uint64_t)floor(units * 100.0 / n * 65536.0 + 0.5);
+        amax = units * 100.0 > amax ? units * 100.0 : amax;
+    }
+    if (mt->kind != TX_KIND_CUMULATIVE)
+        return;
+    int64_t a = (int64_t)ceil(amax);
+    while ((double)pow10_i(digits + 2) < 8.0 * (double)a) /* extreme tails only */
+        digits++;
+    g->fs = pow10_i(digits + 2);
+    if (publish_digits)
+        mt->register_digits = (uint8_t)digits;
+    int ly = last_yi(c);
+    g->start[ly] = 2 * a + (int64_t)rng_below(r, (uint64_t)(g->fs - 5 * a));
+    if (c->ny > 1)
+        g->start[0] = (int64_t)rng_below(r, (uint64_t)(g->fs - 3 * a));
+}
+
+/* Register digits so that a year uses at most 1/8 of the register. */
+static int register_digits_for(double amax_units, int lo, int hi, rng_t *r)
+{
+    int d = lo;
+    while (d < hi && (double)pow10_i(d) < 8.0 * amax_units)
+        d++;
+    if (d < hi && rng_u01(r) < 0.3)
+        d++;
+    return d;
+}
+
+static double max_scale(const txg_city *c, const ent_gen *e)
+{
+    double s = 0;
+    for (int yi = 0; yi < c->ny; yi++)
+        s = e->scale[yi] > s ? e->scale[yi] : s;
+    return s;
+}
+
+static void make_meters(txg_city *c, size_t i, ent_gen *e)
+{
+    rng_t r = rng_at(c->p.seed, 6, i);
+    double smax = max_scale(c, e);
+    int has_el2 = rng_u01(&r) < 0.15;
+    int el2_step = rng_u01(&r) < 0.5 ? 15 : 30;
+    double share1 = has_el2 ? 0.7 : 1.0;
+    static const double mults[] = {1, 30, 50, 80, 100, 200, 400};
+
+    for (int k = 0; k < 1 + has_el2; k++) {
+        double annual = e->e_kwh * (k == 0 ? share1 : 1.0 - share1);
+        double amax_kwh = annual * smax;
+        int mi = 0;
+        for (int j = 6; j >= 0; j--)
+            if (amax_kwh / mults[j] >= 3e4) {
+                mi = j;
+                break;
+            }
+        if (mi > 0 && rng_u01(&r) < 0.3)
+            mi--;
+        double mult = mults[mi];
+        int digits = register_digits_for(amax_kwh / mult, 6, 8, &r);
+        size_t m = (size_t)add_meter(c, i, k == 0 ? "EL1" : "EL2", TX_CARRIER_ELECTRICITY,
+                                     TX_UNIT_KWH, TX_KIND_CUMULATIVE, k == 0 ? 15 : el2_step, mult);
+        txg_meter_gen *g = &c->gen[m];
+        g->profile = TXG_PROF_LOAD;
+        g->shift = (uint8_t)e->shift;
+        g->season_q16 = q16(0.10);
+        g->sigma_slot = q16(0.12);
+        g->sigma_day = q16(0.06);
+        meter_rates(c, m, e, annual, digits, 1, &r);
+        if (rng_u01(&r) < 0.5)
+            c->met[m].capacity = ceil(6.0 * amax_kwh / 8760.0);
+        if (k == 0)
+            e->el1 = m;
+    }
+    if (e->gas_m3 > 0) {
+        double amax = e->gas_m3 * smax;
+        int unit = amax > 2e7 ? TX_UNIT_E4M3 : TX_UNIT_M3;
+        double units = amax / tx_unit_to_canonical(unit);
+        int digits = register_digits_for(units, 5, 9, &r);
+        size_t m = (size_t)add_meter(c, i, "GAS1", TX_CARRIER_NATURAL_GAS, unit,
+                                     TX_KIND_CUMULATIVE, 60, 1);
+        txg_meter_gen *g = &c->gen[m];
+        g->profile = TXG_PROF_LOAD;
+        g->shift = (uint8_t)e->shift;
+        g->season_q16 = q16(-0.20);
+        g->sigma_slot = q16(0.18);
+        g->sigma_day = q16(0.10);
+        meter_rates(c, m, e, e->gas_m3, digits, rng_u01(&r) < 0.7, &r);
+        if (rng_u01(&r) < 0.4)
+            c->met[m].capacity = ceil(6.0 * units / 8760.0 * 100) / 100;
+    }
+    {
+        int cum = rng_u01(&r) < 0.5;
+        double units = e->water_m3 * smax;
+        int digits = register_digits_for(units, 5, 9, &r);
+        size_t m = (size_t)add_meter(c, i, "WAT1", TX_CARRIER_WATER, TX_UNIT_M3,
+                                     cum ? TX_KIND_CUMULATIVE : TX_KIND_INTERVAL, 1440, 1);
+        txg_meter_gen *g = &c->gen[m];
+        g->profile = TXG_PROF_LOAD;
+        g->shift = (uint8_t)e->shift;
+        g->season_q16 = q16(0.15);
+        g->sigma_slot = q16(0.20);
+        meter_rates(c, m, e, e->water_m3, digits, rng_u01(&r) < 0.7, &r);
+    }
+    if (e->steam_t > 0) {
+        size_t m = (size_t)add_meter(c, i, "STM1", TX_CARRIER_STEAM, TX_UNIT_T, TX_KIND_INTERVAL,
+                                     60, 1);
+        txg_meter_gen *g = &c->gen[m];
+        g->profile = TXG_PROF_LOAD;
+        g->shift = (uint8_t)e->shift;
+        g->season_q16 = q16(-0.15);
+        g->sigma_slot = q16(0.15);
+        g->sigma_day = q16(0.08);
+        meter_rates(c, m, e, e->steam_t * 1000.0, 0, 0, &r);
+        if (rng_u01(&r) < 0.3)
+            c->met[m].capacity = ceil(6.0 * e->steam_t * smax / 8760.0 * 100) / 100;
+    }
+    if (e->heat_gj > 0) {
+        size_t m = (size_t)add_meter(c, i, "HT1", TX_CARRIER_HEAT, TX_UNIT_GJ, TX_KIND_INTERVAL,
+                                     1440, 1);
+        txg_meter_gen *g = &c->gen[m];
+        g->profile = TXG_PROF_LOAD;
+        g->shift = (uint8_t)e->shift;
+        g->season_q16 = q16(-0.45);
+        g->sigma_slot = q16(0.15);
+        meter_rates(c, m, e, e->heat_gj * 1000.0, 0, 0, &r);
+    }
+    if (e->diesel_kg > 0) {
+        int unit = e->diesel_kg * smax > 2e5 ? TX_UNIT_T : TX_UNIT_KG;
+        size_t m = (size_t)add_meter(c, i, "DSL1", TX_CARRIER_DIESEL, unit, TX_KIND_INTERVAL,
+                                     1440, 1);
+        txg_meter_gen *g = &c->gen[m];
+        g->profile = TXG_PROF_LOAD;
+        g->shift = (uint8_t)e->shift;
+        g->sigma_slot = q16(0.28);
+        meter_rates(c, m, e, e->diesel_kg, 0, 0, &r);
+    }
+    if (e->pv_kwp > 0) {
+        double mult = e->pv_kwp > 2000 ? 10 : 1;
+        size_t m = (size_t)add_meter(c, i, "PV1", TX_CARRIER_PV_GENERATION, TX_UNIT_KWH,
+                                     TX_KIND_INTERVAL, 15, mult);
+        txg_meter_gen *g = &c->gen[m];
+        g->profile = TXG_PROF_PV;
+        g->shift = 1;
+        g->sigma_slot = q16(0.08);
+        for (int yi = 0; yi < c->ny; yi++) /* full-sun energy per interval */
+            g->rate_q16[yi] =
+                (uint64_t)floor(e->pv_kwp * 15.0 / 60.0 * 100.0 / mult * 65536.0 + 0.5);
+        if (rng_u01(&r) < 0.5)
+            c->met[m].capacity = ceil(e->pv_kwp * 1.1 / mult) * mult;
+    }
+}
+
+/* ---- roles and faults ----------------------------------------------------------------- */
+
+typedef struct {
+    uint64_t h;
+    size_t i;
+} hash_ref;
+
+static int cmp_hash_ref(const void *a, const void *b)
+{
+    const hash_ref *x = a, *y = b;
+    if (x->h != y->h)
+        return x->h < y->h ? -1 : 1;
+    return (x->i > y->i) - (x->i < y->i);
+}
+
+/* A permutation of 0..n-1 ordered by hash(seed, what, index). */
+static size_t *perm_by_hash(uint64_t seed, uint64_t what, size_t n)
+{
+    hash_ref *t = malloc((n ? n : 1) * sizeof *t);
+    size_t *perm = malloc((n ? n : 1) * sizeof *perm);
+    if (!t || !perm) {
+        free(t);
+        free(perm);
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        t[i].h = txg_hash(seed, what, i);
+        t[i].i = i;
+    }
+    qsort(t, n, sizeof *t, cmp_hash_ref);
+    for (size_t i = 0; i < n; i++)
+        perm[i] = t[i].i;
+    free(t);
+    return perm;
+}
+
+/* First enterprise in perm order without a role, avoiding the listed divisions if possible. */
+static long pick_enterprise(const builder *b, const int *avoid, int navoid)
+{
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t k = 0; k < b->c->nent; k++) {
+            size_t i = b->perm[k];
+            if (b->eg[i].role)
+                continue;
+            int bad = 0;
+            for (int a = 0; pass == 0 && a < navoid; a++)
+                bad |= b->eg[i].div == avoid[a];
+            if (!bad)
+                return (long)i;
+        }
+    return -1;
+}
+
+static void assign_roles(builder *b)
+{
+    txg_city *c = b->c;
+    size_t n = c->nent;
+    int avoid[3] = {0}, navoid = 0;
+    long i;
+    if (c->p.faults && n >= 10 && (i = pick_enterprise(b, avoid, navoid)) >= 0) {
+        b->eg[i].role |= ROLE_INCOMPLETE;
+        avoid[navoid++] = b->eg[i].div;
+    }
+    if (n >= 10 && (i = pick_enterprise(b, avoid, navoid)) >= 0) {
+        b->eg[i].role |= ROLE_NOFIN;
+        avoid[navoid++] = b->eg[i].div;
+    }
+    if (n >= 10 && (i = pick_enterprise(b, avoid, navoid)) >= 0) {
+        b->eg[i].role |= ROLE_VANEG;
+        avoid[navoid++] = b->eg[i].div;
+    }
+    if (c->p.faults && (i = pick_enterprise(b, NULL, 0)) >= 0)
+        b->eg[i].role |= ROLE_ROLLOVER;
+    if (c->p.faults && (i = pick_enterprise(b, NULL, 0)) >= 0)
+        b->eg[i].role |= ROLE_REPLACE;
+    if (n >= 100 && (i = pick_enterprise(b, NULL, 0)) >= 0)
+        b->eg[i].role |= ROLE_VAZERO;
+    for (size_t extra = n >= 67 ? n * 3 / 100 - 1 : 0; extra > 0; extra--)
+        if ((i = pick_enterprise(b, NULL, 0)) >= 0)
+            b->eg[i].role |= ROLE_NOFIN;
+}
+
+/* Keeps at least three rated 规上 members in every division that has enough enterprises,
+ * so small test cities have industry benchmarks. */
+static void ensure_rated_members(builder *b)
+{
+    txg_city *c = b->c;
+    for (size_t d = 0; d < NDIV; d++) {
+        int rated = 0;
+        for (size_t i = 0; i < c->nent; i++)
+            rated += b->eg[i].div == (int)d && c->ent[i].above_scale &&
+                     !(b->eg[i].role & ROLE_UNRATED);
+        for (size_t i = 0; i < c->nent && rated < 3; i++)
+            if (b->eg[i].div == (int)d && !c->ent[i].above_scale &&
+                !(b->eg[i].role & ROLE_UNRATED)) {
+                c->ent[i].above_scale = 1;
+                rated++;
+            }
+    }
+}
+
+static int push_run(builder *b, size_t m, int kind, int yi, int64_t i0, int64_t len)
+{
+    txg_city *c = b->c;
+    if (c->nruns == b->cap_runs) {
+        size_t cap = b->cap_runs ? 2 * b->cap_runs : 64;
+        txg_run *p = realloc(c->runs, cap * sizeof *p);
+        if (!p)
+            return TX_ENOMEM;
+        c->runs = p;
+        b->cap_runs = cap;
+    }
+    txg_run *r = &c->runs[c->nruns++];
+    r->meter = (uint32_t)m;
+    r->kind = (uint8_t)kind;
+    r->yi = (uint8_t)yi;
+    r->i0 = i0;
+    r->len = len;
+    return TX_OK;
+}
+
+static int push_fault(builder *b, int kind, size_t m, int yi, int64_t i, int64_t count)
+{
+    txg_city *c = b->c;
+    if (c->nfaults == b->cap_faults) {
+        size_t cap = b->cap_faults ? 2 * b->cap_faults : 64;
+        txg_fault *p = realloc(c->faults, cap * sizeof *p);
+        if (!p)
+            return TX_ENOMEM;
+        c->faults = p;
+        b->cap_faults = cap;
+    }
+    txg_fault *f = &c->faults[c->nfaults++];
+    f->kind = kind;
+    f->meter = m;
+    f->enterprise = c->gen[m].ent;
+    f->year = c->year[yi];
+    f->slot = slot_jan1(c, yi, c->met[m].interval_minutes) + i;
+    f->count = (uint32_t)count;
+    return TX_OK;
+}
+
+static int cmp_run(const void *a, const void *b)
+{
+    const txg_run *x = a, *y = b;
+    if (x->meter != y->meter)
+        return x->meter < y->meter ? -1 : 1;
+    if (x->kind != y->kind)
+        return x->kind < y->kind ? -1 : 1;
+    if (x->yi != y->yi)
+        return x->yi < y->yi ? -1 : 1;
+    return (x->i0 > y->i0) - (x->i0 < y->i0);
+}
+
+static int cmp_dup(const void *a, const void *b)
+{
+    const txg_dup *x = a, *y = b;
+    if (x->meter != y->meter)
+        return x->meter < y->meter ? -1 : 1;
+    if (x->yi != y->yi)
+        return x->yi < y->yi ? -1 : 1;
+    return (x->i0 > y->i0) - (x->i0 < y->i0);
+}
+
+static int cmp_fault(const void *a, const void *b)
+{
+    const txg_fault *x = a, *y = b;
+    if (x->kind != y->kind)
+        return x->kind < y->kind ? -1 : 1;
+    if (x->meter != y->meter)
+        return x->meter < y->meter ? -1 : 1;
+    if (x->year != y->year)
+        return x->year < y->year ? -1 : 1;
+    return (x->slot > y->slot) - (x->slot < y->slot);
+}
+
+/* The next meter in hash order that is unused, matches `want` and belongs to an
+ * enterprise without a register fault; SIZE_MAX when none is left. */
+enum { WANT_CUM_EL, WANT_INTERVAL, WANT_ANY };
+static size_t next_meter(const builder *b, const size_t *mperm, const uint8_t *used, int want)
+{
+    const txg_city *c = b->c;
+    for (size_t k = 0; k < c->nmet; k++) {
+        size_t m = mperm[k];
+        const tx_meter *mt = &c->met[m];
+        if (used[m] || (b->eg[c->gen[m].ent].role &
+                        (ROLE_INCOMPLETE | ROLE_ROLLOVER | ROLE_REPLACE)))
+            continue;
+        if (want == WANT_CUM_EL &&
+            (mt->carrier != TX_CARRIER_ELECTRICITY || mt->kind != TX_KIND_CUMULATIVE))
+            continue;
+        if (want == WANT_INTERVAL && mt->kind != TX_KIND_INTERVAL)
+            continue;
+        return m;
+    }
+    return SIZE_MAX;
+}
+
+static int inject_faults(builder *b)
+{
+    txg_city *c = b->c;
+    size_t n = c->nent;
+    int ly = last_yi(c);
+    rng_t r = rng_at(c->p.seed, 8, 0);
+    int rc = TX_OK;
+    uint8_t *used = calloc(c->nmet ? c->nmet : 1, 1);
+    size_t *mperm = perm_by_hash(c->p.seed, 9, c->nmet);
+    if (!used || !mperm) {
+        rc = TX_ENOMEM;
+        goto done;
+    }
+
+    for (size_t i = 0; i < n; i++) {
+        size_t m = b->eg[i].el1;
+        txg_meter_gen *g = &c->gen[m];
+        int64_t nn = txg_year_intervals(c, m, ly);
+        if (b->eg[i].role & ROLE_INCOMPLETE) { /* > 15 % of the year's readings missing */
+            int64_t len = nn / 5 + (int64_t)rng_below(&r, (uint64_t)(nn / 50));
+            int64_t s = nn / 10 + (int64_t)rng_below(&r, (uint64_t)(nn - len - nn / 5));
+            if ((rc = push_run(b, m, TXG_RUN_MISSING, ly, s, len)) ||
+                (rc = push_fault(b, TXG_FAULT_INCOMPLETE, m, ly, s, len)))
+                goto done;
+            used[m] = 1;
+        }
+        if (b->eg[i].role & ROLE_ROLLOVER) { /* wraps about 40 % into the report year */
+            double annual = (double)g->rate_q16[ly] / 65536.0 * (double)nn;
+            g->start[ly] = g->fs - (int64_t)(0.4 * annual);
+            used[m] = 1;
+        }
+        if (b->eg[i].role & ROLE_REPLACE) {
+            g->repl_yi = ly;
+            g->repl_i = nn / 4 + (int64_t)rng_below(&r, (uint64_t)(nn / 2));
+            g->repl_new = rng_u01(&r) < 0.5 ? 0 : (int64_t)rng_below(&r, 10000);
+            used[m] = 1;
+        }
+    }
+
+    /* (a) gaps in cumulative electricity registers: bridged, so totals stay exact */
+    size_t ngap = n / 25 > 2 ? n / 25 : 2;
+    for (size_t k = 0; k < ngap; k++) {
+        size_t m = next_meter(b, mperm, used, WANT_CUM_EL);
+        if (m == SIZE_MAX)
+            break;
+        used[m] = 1;
+        int yi = (int)rng_below(&r, (uint64_t)c->ny);
+        int64_t nn = txg_year_intervals(c, m, yi);
+        int runs = 1 + (int)rng_below(&r, 3);
+        int64_t seg = nn / runs;
+        for (int q = 0; q < runs; q++) {
+            int64_t len = rng_u01(&r) < 0.5 ? 1 + (int64_t)rng_below(&r, 4)
+                                            : 1 + (int64_t)rng_below(&r, 200);
+            int64_t s = q * seg + 2 + (int64_t)rng_below(&r, (uint64_t)(seg - len - 4));
+            if ((rc = push_run(b, m, TXG_RUN_MISSING, yi, s, len)) ||
+                (rc = push_fault(b, TXG_FAULT_GAP, m, yi, s, len)))
+                goto done;
+        }
+    }
+    /* (b) gaps in interval meters: lost consumption, at most 3 % of a year */
+    for (size_t k = 0; k < ngap; k++) {
+        size_t m = next_meter(b, mperm, used, WANT_INTERVAL);
+        if (m == SIZE_MAX)
+            break;
+        used[m] = 1;
+        int yi = (int)rng_below(&r, (uint64_t)c->ny);
+        int64_t nn = txg_year_intervals(c, m, yi);
+        int runs = 1 + (int)rng_below(&r, 3);
+        int64_t seg = nn / runs, maxlen = nn / 100 > 1 ? nn / 100 : 1;
+        for (int q = 0; q < runs; q++) {
+            int64_t len = 1 + (int64_t)rng_below(&r, (uint64_t)maxlen);
+            int64_t s = q * seg + 1 + (int64_t)rng_below(&r, (uint64_t)(seg - len));
+            if ((rc = push_run(b, m, TXG_RUN_MISSING, yi, s, len)) ||
+                (rc = push_fault(b, TXG_FAULT_GAP, m, yi, s, len)))
+                goto done;
+        }
+    }
+    /* (f) reading rows repeated in a later day's file */
+    size_t ndup = 2 + (n >= 50) + (n >= 500);
+    c->dups = calloc(ndup, sizeof *c->dups);
+    if (!c->dups) {
+        rc = TX_ENOMEM;
+        goto done;
+    }
+    for (size_t k = 0; k < ndup; k++) { /* the first on a 15-minute register: several rows */
+        size_t m = next_meter(b, mperm, used, k == 0 ? WANT_CUM_EL : WANT_ANY);
+        if (m == SIZE_MAX)
+            m = next_meter(b, mperm, used, WANT_ANY);
+        if (m == SIZE_MAX)
+            break;
+        used[m] = 1;
+        txg_dup *d = &c->dups[c->ndups++];
+        int yi = (int)rng_below(&r, (uint64_t)c->ny);
+        int64_t spd = 1440 / c->met[m].interval_minutes;
+        int64_t day = 1 + (int64_t)rng_below(&r, (uint64_t)(c->ndays[yi] - 6));
+        d->meter = (uint32_t)m;
+        d->yi = (uint8_t)yi;
+        d->zform = (uint8_t)(k % 2);
+        d->len = spd >= 12 ? 3 + (int64_t)rng_below(&r, 6) : 1;
+        d->i0 = day * spd + (int64_t)rng_below(&r, (uint64_t)(spd - d->len + 1));
+        if (d->i0 == 0)
+            d->i0 = 1;
+        d->to_day = day + 1 + (int64_t)rng_below(&r, 3);
+        if ((rc = push_fault(b, TXG_FAULT_DUPLICATE, m, yi, d->i0, d->len)))
+            goto done;
+    }
+    /* a few estimated values (quality 1), never a year's first or last reading */
+    size_t nest = n / 10 > 3 ? n / 10 : 3;
+    for (size_t k = 0; k < nest; k++) {
+        size_t m = next_meter(b, mperm, used, k == 0 ? WANT_CUM_EL : WANT_ANY);
+        if (m == SIZE_MAX)
+            m = next_meter(b, mperm, used, WANT_ANY);
+        if (m == SIZE_MAX)
+            break;
+        used[m] = 1;
+        int yi = (int)rng_below(&r, (uint64_t)c->ny);
+        int64_t nn = txg_year_intervals(c, m, yi);
+        int64_t len = nn >= 1000 ? 1 + (int64_t)rng_below(&r, 4) : 1;
+        int64_t s = 1 + (int64_t)rng_below(&r, (uint64_t)(nn - len - 1));
+        if ((rc = push_run(b, m, TXG_RUN_ESTIMATED, yi, s, len)) ||
+            (rc = push_fault(b, TXG_FAULT_ESTIMATED, m, yi, s, len)))
+            goto done;
+    }
+done:
+    free(used);
+    free(mperm);
+    return rc;
+}
+
+/* Per-meter offsets into the sorted runs and duplicates. */
+static void index_runs(txg_city *c)
+{
+    qsort(c->runs, c->nruns, sizeof *c->runs, cmp_run);
+    qsort(c->dups, c->ndups, sizeof *c->dups, cmp_dup);
+    for (size_t k = c->nruns; k-- > 0;) {
+        txg_meter_gen *g = &c->gen[c->runs[k].meter];
+        if (c->runs[k].kind == TXG_RUN_MISSING) {
+            g->miss0 = (uint32_t)k;
+            g->nmiss++;
+        } else {
+            g->est0 = (uint32_t)k;
+            g->nest++;
+        }
+    }
+    for (size_t k = c->ndups; k-- > 0;) {
+        txg_meter_gen *g = &c->gen[c->dups[k].meter];
+        g->dup0 = (uint32_t)k;
+        g->ndup++;
+    }
+}
+
+/* Work that needs the cursor: registers of consecutive years joined, the replacement's
+ * readings and event, the rollover's slot. */
+static int finish_registers(builder *b)
+{
+    txg_city *c = b->c;
+    int ly = last_yi(c);
+    txg_cursor cu;
+    size_t nrepl = 0;
+    for (size_t m = 0; m < c->nmet; m++)
+        nrepl += c->gen[m].repl_yi >= 0;
+    if (nrepl && !(c->ev = calloc(nrepl, sizeof *c->ev)))
+        return TX_ENOMEM;
+    for (size_t m = 0; m < c->nmet; m++) {
+        txg_meter_gen *g = &c->gen[m];
+        if (!g->fs)
+            continue;
+        if (c->adjacent) { /* the shared Jan 1 00:00 reading ends one year, starts the next */
+            txg_cursor_init(&cu, c, m, 0);
+            int64_t sum = 0;
+            while (cu.i < cu.n) {
+                txg_cursor_next(&cu);
+                sum += cu.inc;
+            }
+            if (g->start[ly] < sum)
+                g->start[ly] = sum;
+            g->start[0] = g->start[ly] - sum;
+        }
+        if (g->repl_yi >= 0) {
+            txg_cursor_init(&cu, c, m, g->repl_yi);
+            int64_t inc = cursor_inc(&cu, g->repl_i);
+            g->repl_partial = inc * 7 / c->met[m].interval_minutes;
+            while (cu.i < g->repl_i - 1)
+                txg_cursor_next(&cu);
+            int64_t old = (cu.reg + g->repl_partial) % g->fs;
+            tx_event *ev = &c->ev[c->nev++];
+            memcpy(ev->meter_id, c->met[m].id, sizeof ev->meter_id);
+            ev->t = c->t0[g->repl_yi] +
+                    ((g->repl_i - 1) * c->met[m].interval_minutes + 7) * INT64_C(60);
+            ev->type = TX_EVENT_REPLACE;
+            ev->old_reading = (double)old / 100.0;
+            ev->new_reading = (double)g->repl_new / 100.0;
+            ev->new_multiplier = NAN;
+            int rc = push_fault(b, TXG_FAULT_REPLACEMENT, m, g->repl_yi, g->repl_i - 1, 1);
+            if (rc)
+                return rc;
+        }
+        if (b->eg[g->ent].role & ROLE_ROLLOVER && m == b->eg[g->ent].el1) {
+            txg_cursor_init(&cu, c, m, ly);
+            while (cu.i < cu.n) {
+                txg_cursor_next(&cu);
+                if (cu.wrapped) {
+                    int rc = push_fault(b, TXG_FAULT_ROLLOVER, m, ly, cu.i, 1);
+                    if (rc)
+                        return rc;
+                }
+            }
+        }
+    }
+    qsort(c->faults, c->nfaults, sizeof *c->faults, cmp_fault);
+    return TX_OK;
+}
+
+/* ---- deflators and financials -------------------------------------------------------- */
+
+static int make_deflators(builder *b, double *ratio)
+{
+    txg_city *c = b->c;
+    int used[NDIV] = {0};
+    for (size_t i = 0; i < c->nent; i++)
+        used[b->eg[i].div] = 1;
+    int span = c->p.report_year - c->p.base_year + 1;
+    size_t rows = 0;
+    for (size_t d = 0; d < NDIV; d++)
+        rows += used[d] ? (size_t)span : 0;
+    c->defl = calloc(rows, sizeof *c->defl);
+    if (!c->defl)
+        return TX_ENOMEM;
+    /* rows sorted by division code */
+    for (int pass = 10; pass < 100; pass++)
+        for (size_t d = 0; d < NDIV; d++) {
+            if (!used[d] || atoi(divisions[d].code) != pass)
+                continue;
+            rng_t r = rng_at(c->p.seed, 7, d);
+            double drift = rng_uniform(&r, -0.03, 0.03), P = 100.0;
+            for (int y = c->p.base_year; y <= c->p.report_year; y++) {
+                if (y > c->p.base_year)
+                    P = (double)round_h(P * (1.0 + drift + 0.01 * rng_normal(&r))) / 100.0;
+                txg_deflator *df = &c->defl[c->ndefl++];
+                memcpy(df->division, divisions[d].code, 3);
+                df->year = y;
+                df->price_index = P;
+            }
+            ratio[d] = P / 100.0;
+        }
+    return TX_OK;
+}
+
+static void add_fin(txg_city *c, size_t i, int year, int month, int64_t va, int64_t rev,
+                    int64_t tax, int64_t rd, int64_t emp, int64_t pol)
+{
+    txg_financial *f = &c->fin[c->nfin++];
+    f->enterprise = i;
+    f->year = year;
+    f->month = month;
+    f->value_added = (double)va / 100.0;
+    f->revenue = (double)rev / 100.0;
+    f->tax = (double)tax / 100.0;
+    f->rd_expense = rd < 0 ? NAN : (double)rd / 100.0;
+    f->employees = (double)emp;
+    f->pollutant_t = pol < 0 ? NAN : (double)pol / 100.0;
+}
+
+static void split12(int64_t total, const double *w, int64_t *out)
+{
+    double W = 0;
+    for (int k = 0; k < 12; k++)
+        W += w[k];
+    int64_t acc = 0;
+    for (int k = 0; k < 11; k++) {
+        out[k] = (int64_t)floor((double)total * w[k] / W);
+        acc += out[k];
+    }
+    out[11] = total - acc;
+}
+
+static int make_financials(builder *b, const double *ratio)
+{
+    txg_city *c = b->c;
+    c->fin = calloc(c->nent * (size_t)c->ny * 12, sizeof *c->fin);
+    if (!c->fin)
+        return TX_ENOMEM;
+    int ly = last_yi(c);
+    for (size_t i = 0; i < c->nent; i++) {
+        ent_gen *e = &b->eg[i];
+        const division_info *di = &divisions[e->div];
+        double co2 = e->e_kwh * 0.55e-3 + e->gas_m3 * 2.1622e-3 + e->steam_t * 0.2963 +
+                     e->heat_gj * 0.11 + e->diesel_kg * 3.0959e-3;
+        double va_r = co2 / (di->L * e->lnoise);
+        int monthly = !(e->role & (ROLE_VANEG | ROLE_VAZERO)) &&
+                      txg_hash(c->p.seed, 10, i) % 10 == 0;
+        for (int yi = 0; yi < c->ny; yi++) {
+            rng_t r = rng_at(c->p.seed, 11, i * 4 + (size_t)yi);
+            double va = yi == ly ? va_r : va_r * e->scale[yi] / (ratio[e->div] * e->imp);
+            int64_t va_h = round_h(va) > 100 ? round_h(va) : 100;
+            int64_t rev = round_h((double)va_h / 100.0 * rng_uniform(&r, 3, 6));
+            int64_t tax = round_h((double)va_h / 100.0 * rng_uniform(&r, 0.06, 0.18));
+            int64_t rd = rng_u01(&r) < 0.1 ? -1
+                                           : round_h((double)rev / 100.0 * rng_uniform(&r, 0.005, 0.05));
+            int64_t emp = (int64_t)floor((double)va_h / 100.0 / rng_uniform(&r, 15, 40) + 0.5);
+            emp = emp < 5 ? 5 : emp;
+            double u = rng_u01(&r);
+            int64_t pol = (!c->ent[i].above_scale && u < 0.7) || u < 0.25 ? -1
+                          : u < 0.30 ? 0
+                                     : round_h(co2 * e->scale[yi] * rng_uniform(&r, 0.0005, 0.003));
+            if (yi == ly && (e->role & ROLE_NOFIN))
+                continue;
+            if (yi == ly && (e->role & ROLE_VANEG))
+                va_h = -round_h(rng_uniform(&r, 20, 300));
+            if (yi == ly && (e->role & ROLE_VAZERO))
+                va_h = 0;
+            if (!monthly) {
+                add_fin(c, i, c->year[yi], 0, va_h, rev, tax, rd, emp, pol);
+                continue;
+            }
+            double w[12];
+            for (int k = 0; k < 12; k++)
+                w[k] = rng_uniform(&r, 0.8, 1.2) * (k == 1 ? 0.6 : 1.0);
+            int64_t pv[12], pr[12], pt[12], pd[12], pp[12];
+            split12(va_h, w, pv);
+            split12(rev, w, pr);
+            split12(tax, w, pt);
+            split12(rd < 0 ? 0 : rd, w, pd);
+            split12(pol < 0 ? 0 : pol, w, pp);
+            for (int k = 0; k < 12; k++)
+                add_fin(c, i, c->year[yi], k + 1, pv[k], pr[k], pt[k], rd < 0 ? -1 : pd[k], emp,
+                        pol < 0 ? -1 : pp[k]);
+        }
+        e->monthly = monthly;
+    }
+    return TX_OK;
+}
+
+/* ---- the city ------------------------------------------------------------------------ */
+
+int txg_city_new(const txg_params *p, txg_city **out, tx_err *err)
+{
+    if (!p || !out)
+        return tx_err_set(err, TX_EINVAL, "txg_city_new: NULL argument");
+    *out = NULL;
+    if (p->n_enterprises < 1 || p->n_enterprises > 999999)
+        return tx_err_set(err, TX_EINVAL, "txg_city_new: n_enterprises %zu not in 1..999999",
+                          p->n_enterprises);
+    if (p->base_year < 2000 || p->report_year > 2098 || p->base_year > p->report_year)
+        return tx_err_set(err, TX_EINVAL,
+                          "txg_city_new: years %d..%d: need 2000 <= base <= report <= 2098",
+                          p->base_year, p->report_year);
+    if (p->n_divisions < 0 || (size_t)p->n_divisions > NDIV)
+        return tx_err_set(err, TX_EINVAL, "txg_city_new: n_divisions %d not in 0..%zu",
+                          p->n_divisions, NDIV);
+
+    int rc = TX_ENOMEM;
+    builder b = {0};
+    double ratio[NDIV];
+    for (size_t d = 0; d < NDIV; d++)
+        ratio[d] = 1.0;
+    txg_city *c = calloc(1, sizeof *c);
+    if (!c)
+        goto fail;
+    b.c = c;
+    c->p = *p;
+    c->ny = p->base_year == p->report_year ? 1 : 2;
+    c->year[0] = p->base_year;
+    c->year[c->ny - 1] = p->report_year;
+    c->adjacent = c->ny == 2 && p->report_year == p->base_year + 1;
+    for (int yi = 0; yi < c->ny; yi++) {
+        int y = c->year[yi];
+        c->ndays[yi] = 365 + is_leap(y);
+        c->t0[yi] = tx_local_to_unix(y, 1, 1, 0, 0, 0);
+        c->dow0[yi] = (int)(((c->t0[yi] + TX_LOCAL_OFFSET_S) / 86400 + 3) % 7);
+        int cm = 2, cd = 5;
+        if (y >= 2000 && y - 2000 < (int)(sizeof spring_festival / sizeof spring_festival[0])) {
+            cm = spring_festival[y - 2000][0];
+            cd = spring_festival[y - 2000][1];
+        }
+        c->cny[yi] = (int)((tx_local_to_unix(y, cm, cd, 0, 0, 0) - c->t0[yi]) / 86400);
+        c->natday[yi] = (int)((tx_local_to_unix(y, 10, 1, 0, 0, 0) - c->t0[yi]) / 86400);
+    }
+    for (int sh = 0; sh < 3; sh++) {
+        int64_t sum = 0, sum7 = 0;
+        for (int h = 0; h < 24; h++)
+            sum += shape_raw[sh][h];
+        for (int h = 0; h < 24; h++)
+            c->shape_q16[sh][h] = (int32_t)(shape_raw[sh][h] * INT64_C(65536) * 24 / sum);
+        for (int d = 0; d < 7; d++)
+            sum7 += week_raw[sh][d];
+        for (int d = 0; d < 7; d++)
+            c->week_q16[sh][d] = (int32_t)(week_raw[sh][d] * INT64_C(65536) * 7 / sum7);
+    }
+
+    size_t n = p->n_enterprises;
+    c->nent = n;
+    c->ent = calloc(n, sizeof *c->ent);
+    c->industry_prefix = calloc(n, 1);
+    c->met = calloc(8 * n, sizeof *c->met);
+    c->gen = calloc(8 * n, sizeof *c->gen);
+    b.eg = calloc(n, sizeof *b.eg);
+    b.perm = perm_by_hash(p->seed, 12, n);
+    if (!c->ent || !c->industry_prefix || !c->met || !c->gen || !b.eg || !b.perm)
+        goto fail;
+
+    for (size_t i = 0; i < n; i++)
+        ent_basic(c, i, &b.eg[i]);
+    assign_roles(&b);
+    ensure_rated_members(&b);
+    for (size_t i = 0; i < n; i++) {
+        int special = n >= 2 && i == b.perm[n - 1] ? 2 : n >= 3 && i == b.perm[n - 2] ? 3 : 0;
+        make_name(c, i, &b.eg[i], special);
+        make_uscc(c, i, 0);
+    }
+    if ((rc = unique_usccs(c)))
+        goto fail;
+    for (size_t i = 0; i < n; i++) {
+        ent_quantities(c, i, &b.eg[i]);
+        make_meters(c, i, &b.eg[i]);
+    }
+    rc = TX_ENOMEM;
+    if (c->nmet < 8 * n) { /* give back the unused tail */
+        tx_meter *pm = realloc(c->met, c->nmet * sizeof *pm);
+        txg_meter_gen *pg = realloc(c->gen, c->nmet * sizeof *pg);
+        if (pm)
+            c->met = pm;
+        if (pg)
+            c->gen = pg;
+    }
+    if ((rc = make_deflators(&b, ratio)) || (rc = make_financials(&b, ratio)))
+        goto fail;
+    if (p->faults && (rc = inject_faults(&b)))
+        goto fail;
+    index_runs(c);
+    if ((rc = finish_registers(&b)))
+        goto fail;
+    free(b.eg);
+    free(b.perm);
+    *out = c;
+    return TX_OK;
+fail:
+    free(b.eg);
+    free(b.perm);
+    txg_city_free(c);
+    return tx_err_set(err, rc, "txg_city_new: %s", tx_strerror(rc));
+}
+
+void txg_city_free(txg_city *c)
+{
+    if (!c)
+        return;
+    free(c->ent);
+    free(c->industry_prefix);
+    free(c->met);
+    free(c->gen);
+    free(c->ev);
+    free(c->fin);
+    free(c->defl);
+    free(c->runs);
+    free(c->dups);
+    free(c->faults);
+    free(c);
+}
+
+const txg_params *txg_city_params(const txg_city *c)
+{
+    return &c->p;
+}
+
+const tx_enterprise *txg_enterprises(const txg_city *c, size_t *n)
+{
+    *n = c->nent;
+    return c->ent;
+}
+
+const tx_meter *txg_meters(const txg_city *c, size_t *n)
+{
+    *n = c->nmet;
+    return c->met;
+}
+
+const tx_event *txg_events(const txg_city *c, size_t *n)
+{
+    *n = c->nev;
+    return c->ev;
+}
+
+const txg_financial *txg_financials(const txg_city *c, size_t *n)
+{
+    *n = c->nfin;
+    return c->fin;
+}
+
+const txg_deflator *txg_deflators(const txg_city *c, size_t *n)
+{
+    *n = c->ndefl;
+    return c->defl;
+}
+
+const txg_fault *txg_faults(const txg_city *c, size_t *n)
+{
+    *n = c->nfaults;
+    return c->faults;
+}
+
+const char *txg_fault_name(int kind)
+{
+    static const char *const names[] = {"gap",         "incomplete", "rollover",
+                                        "replacement", "duplicate",  "estimated"};
+    return kind >= 0 && kind < (int)(sizeof names / sizeof names[0]) ? names[kind] : "unknown";
+}
+
+/* ---- series and truth ------------------------------------------------------------------ */
+
+static int year_index(const txg_city *c, int year)
+{
+    for (int yi = 0; yi < c->ny; yi++)
+        if (c->year[yi] == year)
+            return yi;
+    return -1;
+}
+
+void txg_year_slots(const txg_city *c, size_t m, int year, int64_t *first, int64_t *last)
+{
+    int step = c->met[m].interval_minutes;
+    int64_t per = (int64_t)step * 60;
+    int64_t s0 = (tx_local_to_unix(year, 1, 1, 0, 0, 0) - TX_EPOCH_UNIX) / per;
+    int64_t s1 = (tx_local_to_unix(year + 1, 1, 1, 0, 0, 0) - TX_EPOCH_UNIX) / per;
+    *first = c->met[m].kind == TX_KIND_CUMULATIVE ? s0 : s0 + 1;
+    *last = s1;
+}
+
+int txg_meter_series(const txg_city *c, size_t m, int64_t slot0, size_t nslots, double *value,
+                     uint8_t *quality)
+{
+    if (!c || m >= c->nmet || (nslots && !value))
+        return TX_EINVAL;
+    for (size_t k = 0; k < nslots; k++) {
+        value[k] = NAN;
+        if (quality)
+            quality[k] = 0;
+    }
+    if (!nslots)
+        return TX_OK;
+    int64_t lo = slot0, hi = slot0 + (int64_t)nslots - 1;
+    for (int yi = 0; yi < c->ny; yi++) {
+        int64_t first, last;
+        txg_year_slots(c, m, c->year[yi], &first, &last);
+        int64_t a = lo > first ? lo : first, z = hi < last ? hi : last;
+        if (a > z)
+            continue;
+        int64_t base = slot_jan1(c, yi, c->met[m].interval_minutes);
+        txg_cursor cu;
+        txg_cursor_init(&cu, c, m, yi);
+        for (;;) {
+            int64_t s = base + cu.i;
+            if (s >= a && cu.present) {
+                value[s - slot0] = (double)cu.value / 100.0;
+                if (quality)
+                    quality[s - slot0] = cu.quality;
+            }
+            if (s >= z)
+                break;
+            txg_cursor_next(&cu);
+        }
+    }
+    return TX_OK;
+}
+
+int txg_meter_truth(const txg_city *c, size_t m, int year, txg_truth *t)
+{
+    if (!c || !t || m >= c->nmet)
+        return TX_EINVAL;
+    int yi = year_index(c, year);
+    if (yi < 0)
+        return TX_ENOTFOUND;
+    const tx_meter *mt = &c->met[m];
+    int cum = mt->kind == TX_KIND_CUMULATIVE;
+    txg_cursor cu;
+    txg_cursor_init(&cu, c, m, yi);
+    int64_t total = 0, valid = 0;
+    uint32_t gaps = 0, rollovers = 0, repl = 0;
+    int prev_present = 1;
+    while (cu.i < cu.n) {
+        txg_cursor_next(&cu);
+        if (cum) {
+            total += cu.inc; /* bridged across gaps: exact */
+            valid += cu.present && prev_present;
+        } else if (cu.present) {
+            total += cu.inc;
+            valid++;
+        }
+        gaps += !cu.present && prev_present;
+        rollovers += cu.wrapped;
+        repl += cu.replaced;
+        prev_present = cu.present;
+    }
+    t->total = (double)total / 100.0 * mt->multiplier * tx_unit_to_canonical(mt->unit);
+    t->coverage = (double)valid / (double)cu.n;
+    t->rollovers = rollovers;
+    t->gaps = gaps;
+    t->replacements = repl;
+    return TX_OK;
 }

@@ -61,8 +61,9 @@ static const char *scan_stop(const char *p)
     const __m128i cr = _mm_set1_epi8('\r'), lf = _mm_set1_epi8('\n');
     for (;; p += 16) {
         const __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
-        const __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, comma), _mm_cmpeq_epi8(v, quote)),
-                                         _mm_or_si128(_mm_cmpeq_epi8(v, cr), _mm_cmpeq_epi8(v, lf)));
+        const __m128i a = _mm_or_si128(_mm_cmpeq_epi8(v, comma), _mm_cmpeq_epi8(v, quote));
+        const __m128i b = _mm_or_si128(_mm_cmpeq_epi8(v, cr), _mm_cmpeq_epi8(v, lf));
+        const __m128i hit = _mm_or_si128(a, b);
         const unsigned mask = (unsigned)_mm_movemask_epi8(hit);
         if (mask)
             return p + __builtin_ctz(mask);
@@ -100,6 +101,20 @@ static size_t utf8_check(const unsigned char *s, size_t n, int *why)
 {
     size_t i = 0;
     while (i < n) {
+#ifdef TX_CSV_SSE2
+        /* 32 bytes per step: any high bit or zero byte leaves the loop. */
+        const __m128i zero = _mm_setzero_si128();
+        while (n - i >= 32) {
+            const __m128i a = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+            const __m128i b = _mm_loadu_si128((const __m128i *)(const void *)(s + i + 16));
+            const __m128i z = _mm_or_si128(_mm_cmpeq_epi8(a, zero), _mm_cmpeq_epi8(b, zero));
+            if (_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(a, b), z)))
+                break;
+            i += 32;
+        }
+        if (i == n)
+            break;
+#endif
         if (n - i >= 16) {
             uint64_t a, b;
             memcpy(&a, s + i, 8);

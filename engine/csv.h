@@ -6,13 +6,20 @@
  * separated, a header row, RFC 4180 quoting (quoted fields may hold commas, doubled quotes
  * and newlines), LF or CRLF line ends, empty lines skipped. A record's line number is the
  * physical line on which it starts (1-based; the header is line 1 unless empty lines
- * precede it). Malformed quoting (a quote inside an unquoted field, text after a closing
- * quote, an unterminated quoted field at end of file) is TX_EPARSE naming file and line.
- * A NUL byte anywhere, or invalid UTF-8, is TX_EPARSE ("not a UTF-8 text file").
+ * precede it), counting the newlines inside quoted fields. An empty line is one with no
+ * byte before its line end ("\n" or "\r\n"); a line of spaces is a record. Malformed
+ * quoting (a quote inside an unquoted field, text after a closing quote, an unterminated
+ * quoted field at end of file) and a carriage return inside an unquoted field (CR-only line
+ * ends) are TX_EPARSE naming file and line. A NUL byte anywhere, or invalid UTF-8 (RFC 3629:
+ * overlong forms and surrogates are invalid), is TX_EPARSE ("file:line: not a UTF-8 text
+ * file (...)"), found when the file is opened. After any error the reader stops: later
+ * tx_csv_next calls return the same code.
  *
- * Memory: the whole file is held (read into one buffer); fields are views into it, or into
- * a per-reader scratch buffer for quoted fields that need unescaping. Views stay valid
- * until the next tx_csv_next call. Not thread-safe; one reader per thread is fine.
+ * Memory: the whole file is held (read into one buffer of its size + 64 bytes); fields are
+ * views into it, or into a per-reader scratch buffer for quoted fields that need
+ * unescaping; the field array and the scratch grow to the widest record. Field views stay
+ * valid until the next tx_csv_next call, raw views until tx_csv_free. Not thread-safe; one
+ * reader per thread is fine.
  */
 #ifndef TX_CSV_H
 #define TX_CSV_H
@@ -37,38 +44,48 @@ typedef struct {
     size_t raw_len;
 } tx_csv_row;
 
-/* Opens a file (read whole); name used in messages is the path. */
+/* Opens a file (read whole); name used in messages is the path. TX_ENOTFOUND when it does
+ * not exist, TX_EIO when it cannot be read, TX_ENOMEM, or TX_EPARSE when it is not UTF-8
+ * text. *out is NULL on failure. */
 int tx_csv_open(const char *path, tx_csv **out, tx_err *err);
-/* Reader over a caller buffer (copied); name is used in messages. */
+/* Reader over a caller buffer (copied); name is used in messages. Errors as tx_csv_open. */
 int tx_csv_open_mem(const char *name, const char *buf, size_t len, tx_csv **out,
                     tx_err *err);
 void tx_csv_free(tx_csv *c);
 const char *tx_csv_name(const tx_csv *c);
-/* Size in bytes of the file's content. */
+/* Size in bytes of the file's content (a BOM included). */
 size_t tx_csv_size(const tx_csv *c);
 
 /*
- * Reads the header row and maps column names. names[0..nnames) are the known columns;
- * col[k] receives the field index of names[k] or -1. A missing column with required[k] != 0
- * is TX_EPARSE ("file:line: missing required column 'x'"). A duplicated known column is
- * TX_EPARSE. Unknown columns are counted in *nunknown (may be NULL) and their names joined
- * with ", " into unknown (cap bytes, may be NULL) so the caller warns once per file.
- * An empty file (no header) is TX_EPARSE ("file: empty file, no header").
+ * Reads the header row and maps column names. names[0..nnames) are the known columns,
+ * matched exactly after trimming spaces and tabs around the header's names; col[k] receives
+ * the field index of names[k] or -1. A missing column with required[k] != 0 is TX_EPARSE
+ * ("file:line: missing required column 'x'"); required may be NULL (nothing required). A
+ * duplicated known column is TX_EPARSE ("file:line: duplicate column 'x'"). Unknown columns
+ * are counted in *nunknown (may be NULL) and their names joined with ", " into unknown (cap
+ * bytes, may be NULL; a list that does not fit ends with "...") so the caller warns once per
+ * file. An empty file (no header) is TX_EPARSE ("file: empty file, no header").
+ * The header's field count is kept for the truncation check of tx_csv_next.
  */
 int tx_csv_header(tx_csv *c, const char *const *names, const uint8_t *required,
                   size_t nnames, int *col, size_t *nunknown, char *unknown, size_t cap,
                   tx_err *err);
 
-/* Next record: 1 and *row filled, 0 at end of file, or a negative tx_status (err set). */
+/* Next record: 1 and *row filled, 0 at end of file, or a negative tx_status (err set).
+ * Records are returned whatever their field count (rows of the wrong width are the caller's
+ * to reject), except that a last record with no line end and fewer fields than the header
+ * is a file cut short: TX_EPARSE ("file:line: truncated file: ..."). */
 int tx_csv_next(tx_csv *c, tx_csv_row *row, tx_err *err);
 
 /* ---- scalar parsers: 0 on success, TX_EPARSE otherwise (no err: callers add context) -- */
 
-/* Decimal number with optional sign, fraction and exponent; leading and trailing spaces
- * and tabs are allowed; empty, "nan", "inf", hex, thousands separators and trailing junk
- * are rejected. The result may still be non-finite on overflow: callers check. */
+/* Decimal number with optional sign, fraction and exponent ("12", "-1.5", ".5", "5.",
+ * "1e-3"); leading and trailing spaces and tabs are allowed; empty, "nan", "inf", hex,
+ * thousands separators and trailing junk are rejected. The result is the correctly rounded
+ * double whatever the locale. It may still be non-finite on overflow: callers check. */
 int tx_parse_double(const char *s, size_t len, double *out);
-/* Integer with optional sign and surrounding spaces. */
+/* Integer with optional sign and surrounding spaces and tabs; out of int64 range is
+ * TX_EPARSE. */
 int tx_parse_int64(const char *s, size_t len, int64_t *out);
 /* Timestamp in one of the INPUTS.md forms: "YYYY-MM-DDTHH:MM:SS+08:00" (any +HH:MM or
  * -HH:MM offset), "YYYY-MM-DD HH:MM:SS" (taken as +08:00), or "YYYY-MM-DDTHH:MM:SSZ";
@@ -79,7 +96,8 @@ int tx_parse_timestamp(const char *s, size_t len, int64_t *out);
 void tx_format_timestamp(int64_t t, char *out, size_t cap);
 /* 1 when the field equals the NUL-terminated word exactly. */
 int tx_field_is(const tx_field *f, const char *word);
-/* Copies a field into a NUL-terminated buffer, truncating; returns 1 if it fit, else 0. */
+/* Copies a field into a NUL-terminated buffer, truncating (never inside a UTF-8 sequence);
+ * returns 1 if it fit, else 0 (also when cap is 0: nothing is written). */
 int tx_field_copy(const tx_field *f, char *out, size_t cap);
 
 #endif /* TX_CSV_H */

@@ -80,19 +80,21 @@ int tx_parse_double(const char *s, size_t len, double *out)
         neg = *p == '-';
         p++;
     }
-    /* Validate first, noting where the digits are: [is, ie) integer part without leading
-     * zeros, [fs, fe) fraction. */
+    /* One pass validates and accumulates the digits after leading zeros into m; m wraps
+     * when there are more than 19 of them, and is then not used. [is, ie) is the integer
+     * part without leading zeros, [fs, fe) the fraction. */
     const char *const ms = p;
     while (p < e && *p == '0')
         p++;
     const char *const is = p;
-    while (p < e && is_digit(*p))
-        p++;
+    uint64_t m = 0;
+    for (; p < e && is_digit(*p); p++)
+        m = m * 10 + (uint64_t)(*p - '0');
     const char *const ie = p, *fs = p, *fe = p;
     if (p < e && *p == '.') {
         fs = ++p;
-        while (p < e && is_digit(*p))
-            p++;
+        for (; p < e && is_digit(*p); p++)
+            m = m * 10 + (uint64_t)(*p - '0');
         fe = p;
     }
     const char *const me = p;
@@ -127,11 +129,6 @@ int tx_parse_double(const char *s, size_t len, double *out)
                                      1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
                                      1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
     if ((ie - is) + (fe - fs) <= 19) {
-        uint64_t m = 0;
-        for (const char *q = is; q < ie; q++)
-            m = m * 10 + (uint64_t)(*q - '0');
-        for (const char *q = fs; q < fe; q++)
-            m = m * 10 + (uint64_t)(*q - '0');
         const int64_t k = ex - (fe - fs);
         if (m == 0)
             v = 0.0;

@@ -565,6 +565,8 @@ static void aggregate_by(const agg_in *in, const uint32_t *key, aggregate *a)
 
 /* ---- results --------------------------------------------------------------------------- */
 
+static void fixed_copy(char *dst, const char *src, size_t width);
+
 static const uint8_t status_values[TX_NSTATUS] = {0, 1, 2, 3};
 static const char status_meanings[] = "OK INCOMPLETE NOT_RATEABLE NO_BENCHMARK";
 
@@ -583,7 +585,7 @@ static int write_aggregate(hid_t file, const char *name, const char *key_name,
         return tx_err_set(err, TX_ENOMEM, "out of memory");
     }
     for (size_t k = 0; k < n; k++)
-        strncpy(keys + k * key_width, a->key[k], key_width);
+        fixed_copy(keys + k * key_width, a->key[k], key_width);
     rc = tx_h5_write_strings(g, key_name, keys, key_width, n, level, key_long, err);
     free(keys);
     struct {
@@ -1078,6 +1080,14 @@ done:
 
 /* ---- writing the groups ----------------------------------------------------------------- */
 
+/* Copies a string into a fixed-width, NUL-padded record (no terminator when it fills it). */
+static void fixed_copy(char *dst, const char *src, size_t width)
+{
+    size_t len = strnlen(src, width);
+    memcpy(dst, src, len);
+    memset(dst + len, 0, width - len);
+}
+
 typedef struct {
     const char *name;
     const void *data;
@@ -1128,7 +1138,7 @@ static int write_enterprise_group(hid_t file, const run_ctx *c, const period_res
 #define STRCOL(field, width, name, long_name)                                                 \
     do {                                                                                      \
         for (size_t e = 0; e < n; e++)                                                        \
-            strncpy(ids + e * (width), c->ents[e].field, (width));                            \
+            fixed_copy(ids + e * (width), c->ents[e].field, (width));                            \
         if (!rc)                                                                              \
             rc = tx_h5_write_strings(g, name, ids, (width), n, level, long_name, err);        \
     } while (0)
@@ -1217,15 +1227,15 @@ static int write_meter_group(hid_t file, const run_ctx *c, const period_res *t,
         goto out;
     }
     for (size_t m = 0; m < n; m++)
-        strncpy(strs + m * (TX_METER_ID_CAP - 1), c->meters[m].id, TX_METER_ID_CAP - 1);
+        fixed_copy(strs + m * (TX_METER_ID_CAP - 1), c->meters[m].id, TX_METER_ID_CAP - 1);
     rc = tx_h5_write_strings(g, "meter_id", strs, TX_METER_ID_CAP - 1, n, level, "meter id", err);
     for (size_t m = 0; !rc && m < n; m++)
-        strncpy(strs + m * TX_USCC_LEN, c->meters[m].enterprise_id, TX_USCC_LEN);
+        fixed_copy(strs + m * TX_USCC_LEN, c->meters[m].enterprise_id, TX_USCC_LEN);
     if (!rc)
         rc = tx_h5_write_strings(g, "enterprise_id", strs, TX_USCC_LEN, n, level,
                                  "owning enterprise (USCC)", err);
     for (size_t m = 0; !rc && m < n; m++)
-        strncpy(strs + m * 6, tx_unit_name(tx_carrier_canonical_unit(c->meters[m].carrier)), 6);
+        fixed_copy(strs + m * 6, tx_unit_name(tx_carrier_canonical_unit(c->meters[m].carrier)), 6);
     if (!rc)
         rc = tx_h5_write_strings(g, "unit", strs, 6, n, level,
                                  "canonical unit of total (kWh, m3, kg, MJ)", err);

@@ -33,13 +33,13 @@ int tx_err_prefix(tx_err *err, const char *fmt, ...)
 {
     if (!err)
         return 0;
-    char head[256];
+    char head[200];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(head, sizeof head, fmt, ap);
     va_end(ap);
     char old[sizeof err->msg];
     memcpy(old, err->msg, sizeof old);
-    snprintf(err->msg, sizeof err->msg, "%s: %s", head, old);
+    snprintf(err->msg, sizeof err->msg, "%s: %.*s", head, (int)(sizeof old - sizeof head - 3), old);
     return err->code;
 }

@@ -47,7 +47,7 @@
 
 const int tx_store_grid_minutes[TX_STORE_NGRIDS] = {15, 30, 60, 1440};
 
-/* ---- columns of the catalogue tables ------------------------------------------------- */
+/* ---- columns of the catalogue tables ---------------------------------------------------- */
 
 enum col_type { COL_STR, COL_U8, COL_U16, COL_U32, COL_I64, COL_F64 };
 enum col_flags { FL_NONE, FL_CARRIER, FL_UNIT, FL_KIND, FL_EVENT, FL_SCALE };
@@ -62,7 +62,8 @@ typedef struct {
     int assigned; /* set by the store, not compared by upserts (tx_meter.row) */
 } col_desc;
 
-#define COL(T, f, ty, u, ln, fl, as) {#f, ty, offsetof(T, f), sizeof(((T *)0)->f), u, ln, fl, as}
+#define COL(T, f, ty, u, ln, fl, as)                                                       \
+    {#f, ty, offsetof(T, f), sizeof(((T *)0)->f), u, ln, fl, as}
 
 static const col_desc enterprise_cols[] = {
     COL(tx_enterprise, id, COL_STR, "", "unified social credit code", FL_NONE, 0),
@@ -147,7 +148,7 @@ struct table_ops {
 #define REC(base, size, i) ((void *)((char *)(base) + (size_t)(i) * (size)))
 #define CREC(base, size, i) ((const void *)((const char *)(base) + (size_t)(i) * (size)))
 
-/* ---- errors ------------------------------------------------------------------------------ */
+/* ---- errors ----------------------------------------------------------------------------- */
 
 /* Collects the innermost description of HDF5's error stack (where the failure was found). */
 static herr_t innermost_cb(unsigned n, const H5E_error2_t *e, void *data)
@@ -218,7 +219,7 @@ static htri_t path_exists(hid_t loc, const char *path)
     return 1;
 }
 
-/* ---- grids and slots --------------------------------------------------------------------- */
+/* ---- grids and slots -------------------------------------------------------------------- */
 
 int tx_store_grid_of(int interval_minutes)
 {
@@ -268,7 +269,7 @@ int64_t tx_store_grid_slots(const tx_store *s, int interval_minutes)
     return s && g >= 0 ? (int64_t)s->g[g].dims[1] : 0;
 }
 
-/* ---- records: comparisons, validation -------------------------------------------------- */
+/* ---- records: comparisons, validation --------------------------------------------------- */
 
 /* 1 when the field of cap bytes is NUL-terminated (and, with nonempty, not empty). */
 static int str_ok(const char *f, size_t cap, int nonempty)
@@ -346,8 +347,9 @@ static int enterprise_check(tx_store *s, const void *p, tx_err *err)
     if (!str_ok(e->name, sizeof e->name, 0) || !str_ok(e->industry, sizeof e->industry, 0) ||
         !str_ok(e->district, sizeof e->district, 0) ||
         !str_ok(e->cluster, sizeof e->cluster, 0))
-        return tx_err_set(err, TX_EINVAL, "%s: enterprise %s: a text field is not NUL-terminated",
-                          s->path, e->id);
+        return tx_err_set(err, TX_EINVAL,
+                          "%s: enterprise %s: a text field is not NUL-terminated", s->path,
+                          e->id);
     return TX_OK;
 }
 
@@ -365,8 +367,9 @@ static int meter_check(tx_store *s, const void *p, tx_err *err)
                           s->path, m->id, (unsigned)m->interval_minutes);
     if (m->carrier >= TX_CARRIER_COUNT || m->unit >= TX_UNIT_COUNT ||
         m->kind > TX_KIND_INTERVAL)
-        return tx_err_set(err, TX_EINVAL, "%s: meter %s: carrier, unit or kind code out of range",
-                          s->path, m->id);
+        return tx_err_set(err, TX_EINVAL,
+                          "%s: meter %s: carrier, unit or kind code out of range", s->path,
+                          m->id);
     if (tx_store_find_enterprise(s, m->enterprise_id) < 0)
         return tx_err_set(err, TX_ENOTFOUND, "%s: meter %s: enterprise %s is not in the store",
                           s->path, m->id, m->enterprise_id);
@@ -407,20 +410,41 @@ static int event_check(tx_store *s, const void *p, tx_err *err)
         return tx_err_set(err, TX_EINVAL, "%s: event of meter %s: type %u out of range",
                           s->path, e->meter_id, (unsigned)e->type);
     if (tx_store_find_meter(s, e->meter_id) < 0)
-        return tx_err_set(err, TX_ENOTFOUND, "%s: event of meter %s: meter is not in the store",
-                          s->path, e->meter_id);
+        return tx_err_set(err, TX_ENOTFOUND,
+                          "%s: event of meter %s: meter is not in the store", s->path,
+                          e->meter_id);
     return TX_OK;
 }
 
-static const table_ops enterprise_ops = {"enterprises", sizeof(tx_enterprise),
-                                         enterprise_cols, NCOLS(enterprise_cols), 0,
-                                         enterprise_cmp, enterprise_check, NULL, NULL};
-static const table_ops meter_ops = {"meters", sizeof(tx_meter), meter_cols, NCOLS(meter_cols),
-                                    0, meter_cmp, meter_check, meter_compat, meter_assign};
-static const table_ops event_ops = {"events", sizeof(tx_event), event_cols, NCOLS(event_cols),
-                                    1, event_cmp, event_check, NULL, NULL};
+static const table_ops enterprise_ops = {
+    .group = "enterprises",
+    .size = sizeof(tx_enterprise),
+    .cols = enterprise_cols,
+    .ncols = NCOLS(enterprise_cols),
+    .cmp = enterprise_cmp,
+    .check = enterprise_check,
+};
+static const table_ops meter_ops = {
+    .group = "meters",
+    .size = sizeof(tx_meter),
+    .cols = meter_cols,
+    .ncols = NCOLS(meter_cols),
+    .cmp = meter_cmp,
+    .check = meter_check,
+    .compat = meter_compat,
+    .assign = meter_assign,
+};
+static const table_ops event_ops = {
+    .group = "events",
+    .size = sizeof(tx_event),
+    .cols = event_cols,
+    .ncols = NCOLS(event_cols),
+    .keep_sorted = 1,
+    .cmp = event_cmp,
+    .check = event_check,
+};
 
-/* ---- tables in memory -------------------------------------------------------------------- */
+/* ---- tables in memory ------------------------------------------------------------------- */
 
 typedef struct {
     const table_ops *ops;
@@ -572,7 +596,12 @@ static int table_upsert(tx_store *s, table *t, const table_ops *ops, const void 
         }
         nnew += found < 0;
     }
-    if (t->n + nnew > UINT32_MAX || table_reserve(t, ops, t->n + nnew) != TX_OK) {
+    if (t->n + nnew > UINT32_MAX) {
+        rc = tx_err_set(err, TX_ERANGE, "%s: put %s: %zu records is too many", s->path,
+                        ops->group, t->n + nnew);
+        goto done;
+    }
+    if (table_reserve(t, ops, t->n + nnew) != TX_OK) {
         rc = tx_err_set(err, TX_ENOMEM, "%s: put %s: out of memory for %zu records", s->path,
                         ops->group, t->n + nnew);
         goto done;
@@ -594,20 +623,21 @@ static int table_upsert(tx_store *s, table *t, const table_ops *ops, const void 
         void *rec = REC(t->rec, ops->size, d);
         if (same_record(ops, rec, src))
             continue;
-        /* The store-assigned fields are read from the old record before it is overwritten;
-         * assign() copies them back from a snapshot. */
-        char old[sizeof(tx_enterprise) > sizeof(tx_meter) ? sizeof(tx_enterprise)
-                                                           : sizeof(tx_meter)];
-        _Static_assert(sizeof(tx_event) <= sizeof old, "snapshot too small");
-        memcpy(old, rec, ops->size);
+        /* assign() takes the store-assigned fields from a snapshot of the old record. */
+        union {
+            tx_enterprise e;
+            tx_meter m;
+            tx_event v;
+        } old;
+        memcpy(&old, rec, ops->size);
         memcpy(rec, src, ops->size);
         clean_strings(ops, rec);
         if (ops->assign)
-            ops->assign(s, rec, old);
+            ops->assign(s, rec, &old);
         changed++;
         t->dirty = 1;
     }
-    if (nnew || ops->keep_sorted)
+    if (nnew)
         table_reindex(t, ops);
     if (nchanged)
         *nchanged = changed;
@@ -619,7 +649,7 @@ done:
     return rc;
 }
 
-/* ---- catalogue on disk ------------------------------------------------------------------- */
+/* ---- catalogue on disk ------------------------------------------------------------------ */
 
 static hid_t col_mem_type(enum col_type t)
 {
@@ -640,6 +670,8 @@ static hid_t col_mem_type(enum col_type t)
     return H5I_INVALID_HID;
 }
 
+_Static_assert(TX_CARRIER_COUNT <= 32 && TX_UNIT_COUNT <= 32, "flag_values holds 32 codes");
+
 /* The flag_values / flag_meanings of a code column. */
 static int write_flags(tx_store *s, hid_t grp, const char *group, const col_desc *d,
                        tx_err *err)
@@ -654,7 +686,7 @@ static int write_flags(tx_store *s, hid_t grp, const char *group, const col_desc
     case FL_CARRIER:
     case FL_UNIT:
         n = d->flags == FL_CARRIER ? TX_CARRIER_COUNT : TX_UNIT_COUNT;
-        for (size_t i = 0; i < n; i++) {
+        for (size_t i = 0; i < n && len < sizeof meanings; i++) {
             const char *name = d->flags == FL_CARRIER ? tx_carrier_name((int)i)
                                                       : tx_unit_name((int)i);
             len += (size_t)snprintf(meanings + len, sizeof meanings - len, "%s%s",
@@ -805,8 +837,9 @@ static int table_read(tx_store *s, table *t, const table_ops *ops, tx_err *err)
         for (size_t i = 0; i < n; i++) {
             const char *f = buf + i * d->size;
             if (d->type == COL_STR && f[d->size - 1] != '\0') {
-                rc = tx_err_set(err, TX_EINVAL, "%s:%s/%s: row %zu: string longer than %zu bytes",
-                                s->path, path, d->name, i, d->size - 1);
+                rc = tx_err_set(err, TX_EINVAL,
+                                "%s:%s/%s: row %zu: string longer than %zu bytes", s->path,
+                                path, d->name, i, d->size - 1);
                 goto done;
             }
             memcpy((char *)REC(t->rec, ops->size, i) + d->off, f, d->size);
@@ -890,7 +923,7 @@ static int catalogue_write(tx_store *s, tx_err *err)
     return rc;
 }
 
-/* ---- series datasets --------------------------------------------------------------------- */
+/* ---- series datasets -------------------------------------------------------------------- */
 
 static hid_t series_dapl(size_t bytes, tx_err *err, const char *path, const char *name)
 {
@@ -978,8 +1011,8 @@ done:
 
 /* Creates one series dataset: chunked, shuffle + zstd, unlimited both ways, with its fill
  * value and the attributes a reader needs. */
-static hid_t series_create(tx_store *s, hid_t grp, int g, int is_quality, const hsize_t dims[2],
-                           tx_err *err)
+static hid_t series_create(tx_store *s, hid_t grp, int g, int is_quality,
+                           const hsize_t dims[2], tx_err *err)
 {
     const int m = tx_store_grid_minutes[g];
     const char *name = is_quality ? "quality" : "value";
@@ -1086,7 +1119,7 @@ static void grid_close(grid *gr)
     gr->value = gr->quality = H5I_INVALID_HID;
 }
 
-/* ---- open, flush, close ------------------------------------------------------------------ */
+/* ---- open, flush, close ----------------------------------------------------------------- */
 
 static void store_free(tx_store *s)
 {
@@ -1234,6 +1267,20 @@ int tx_store_open(const char *path, int writable, int zstd_level, tx_store **out
     else
         rc = TX_OK;
     h5_loud(&q);
+    /* HDF5 hands a second open of the same file in one process the same underlying file.
+     * Two stores on it would each write back their own catalogue, so a store has one
+     * writer, or readers only (across processes HDF5's file lock says the same). */
+    if (rc == TX_OK) {
+        ssize_t nopen = H5Fget_obj_count(s->file, H5F_OBJ_FILE);
+        unsigned intent = 0;
+        if (nopen < 0 || H5Fget_intent(s->file, &intent) < 0)
+            rc = h5_fail(err, "%s: cannot query the open file", path);
+        else if (nopen > 1 && (writable || (intent & H5F_ACC_RDWR)))
+            rc = tx_err_set(err, TX_EEXIST,
+                            "%s: already open in this process (a store has one writer, or "
+                            "readers only)",
+                            path);
+    }
     if (rc == TX_OK)
         rc = store_load(s, err);
 done:
@@ -1299,7 +1346,7 @@ int tx_store_file_size(tx_store *s, uint64_t *bytes, tx_err *err)
     return TX_OK;
 }
 
-/* ---- catalogue access -------------------------------------------------------------------- */
+/* ---- catalogue access ------------------------------------------------------------------- */
 
 const tx_enterprise *tx_store_enterprises(const tx_store *s, size_t *n)
 {
@@ -1355,7 +1402,7 @@ int tx_store_put_events(tx_store *s, const tx_event *ev, size_t n, size_t *nchan
     return table_upsert(s, &s->ev, &event_ops, ev, n, nchanged, err);
 }
 
-/* ---- series blocks ----------------------------------------------------------------------- */
+/* ---- series blocks ---------------------------------------------------------------------- */
 
 static int block_check(const tx_store *s, int m, size_t row0, size_t nrows, int64_t slot0,
                        size_t nslots, const void *value, const char *op, tx_err *err)
@@ -1370,8 +1417,9 @@ static int block_check(const tx_store *s, int m, size_t row0, size_t nrows, int6
                           "%s:/series/%dmin: %s: rows %zu+%zu, slots %lld+%zu out of range",
                           s->path, m, op, row0, nrows, (long long)slot0, nslots);
     if (nrows && nslots > SIZE_MAX / sizeof(double) / nrows)
-        return tx_err_set(err, TX_ERANGE, "%s:/series/%dmin: %s: block of %zu x %zu is too big",
-                          s->path, m, op, nrows, nslots);
+        return tx_err_set(err, TX_ERANGE,
+                          "%s:/series/%dmin: %s: block of %zu x %zu is too big", s->path, m,
+                          op, nrows, nslots);
     if (!value && nrows && nslots)
         return tx_err_set(err, TX_EINVAL, "%s:/series/%dmin: %s: NULL values", s->path, m, op);
     return TX_OK;
@@ -1443,7 +1491,8 @@ int tx_store_read_block(tx_store *s, int interval_minutes, size_t row0, size_t n
 
     hid_t fspace, mspace;
     if (block_spaces(gr->value, row0, nr, slot0, ns, nrows, nslots, &fspace, &mspace) < 0)
-        return h5_fail(err, "%s:/series/%dmin/value: cannot select rows %zu+%zu, slots %lld+%zu",
+        return h5_fail(err,
+                       "%s:/series/%dmin/value: cannot select rows %zu+%zu, slots %lld+%zu",
                        s->path, interval_minutes, row0, nr, (long long)slot0, ns);
     if (H5Dread(gr->value, H5T_NATIVE_DOUBLE, mspace, fspace, H5P_DEFAULT, value) < 0)
         rc = h5_fail(err, "%s:/series/%dmin/value: cannot read rows %zu+%zu, slots %lld+%zu",
@@ -1495,15 +1544,17 @@ int tx_store_write_block(tx_store *s, int interval_minutes, size_t row0, size_t 
     hid_t fspace, mspace;
     if (block_spaces(gr->value, row0, nrows, slot0, nslots, nrows, nslots, &fspace, &mspace) <
         0)
-        return h5_fail(err, "%s:/series/%dmin/value: cannot select rows %zu+%zu, slots %lld+%zu",
+        return h5_fail(err,
+                       "%s:/series/%dmin/value: cannot select rows %zu+%zu, slots %lld+%zu",
                        s->path, m, row0, nrows, (long long)slot0, nslots);
     if (H5Dwrite(gr->value, H5T_NATIVE_DOUBLE, mspace, fspace, H5P_DEFAULT, value) < 0)
         rc = h5_fail(err, "%s:/series/%dmin/value: cannot write rows %zu+%zu, slots %lld+%zu",
                      s->path, m, row0, nrows, (long long)slot0, nslots);
     else if (quality &&
              H5Dwrite(gr->quality, H5T_NATIVE_UINT8, mspace, fspace, H5P_DEFAULT, quality) < 0)
-        rc = h5_fail(err, "%s:/series/%dmin/quality: cannot write rows %zu+%zu, slots %lld+%zu",
-                     s->path, m, row0, nrows, (long long)slot0, nslots);
+        rc =
+            h5_fail(err, "%s:/series/%dmin/quality: cannot write rows %zu+%zu, slots %lld+%zu",
+                    s->path, m, row0, nrows, (long long)slot0, nslots);
     H5Sclose(mspace);
     H5Sclose(fspace);
     return rc;

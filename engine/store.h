@@ -14,6 +14,12 @@
  *                          unlimited; unwritten cells read as NaN (fill value).
  *   /series/<m>min/quality uint8 [rows, slots], same chunking; 0 measured, 1 estimated,
  *                          2 suspect (fill 0).
+ * Every dataset has `units` and `long_name`; code columns (carrier, unit, kind, type,
+ * above_scale, quality) have CF `flag_values` / `flag_meanings`; the series also carry
+ * `interval_minutes` and `slot_0` (the instant of slot 0). Strings are fixed-length,
+ * NUL-padded UTF-8 of the record field's size. The file keeps its free space across
+ * sessions (HDF5 file space strategy FSM_AGGR, persistent), so rewritten catalogue tables
+ * and recompressed chunks reuse space instead of growing the file.
  *
  * The catalogue (enterprises, meters, events) is held in memory while the store is open and
  * written back by tx_store_flush / tx_store_close. Series are read and written in blocks.
@@ -36,30 +42,48 @@ extern const int tx_store_grid_minutes[TX_STORE_NGRIDS];
 /* Grid index of a step in minutes, or -1. */
 int tx_store_grid_of(int interval_minutes);
 /* Slot of instant t on the grid of step m minutes: 0 and *slot set when t is on the grid
- * and not before the epoch; TX_ERANGE otherwise. */
+ * and not before the epoch; TX_ERANGE otherwise (off the grid, before the epoch, or more
+ * than 2^40 slots after it); TX_EINVAL when m is not a grid's step. *slot is untouched on
+ * failure. Slots of the 1440-minute grid are local (UTC+8) midnights. */
 int tx_store_slot(int64_t t, int interval_minutes, int64_t *slot);
-/* Rows per chunk and slots per chunk of a grid (slots = 28 days). */
+/* Rows per chunk and slots per chunk of a grid (slots = 28 days; a chunk is 43008 cells,
+ * 344064 bytes of float64: 16 x 2688, 32 x 1344, 64 x 672, 1536 x 28). 0 for other steps.
+ * Blocks aligned to these are the fast ones: a write that covers whole chunks never reads
+ * them back, and a read of [chunk_rows x any slots] touches each chunk once. */
 size_t tx_store_chunk_rows(int interval_minutes);
 size_t tx_store_chunk_slots(int interval_minutes);
 
-/* Opens a store; writable != 0 creates it when absent. zstd_level applies to new data. */
+/* Opens a store; writable != 0 creates it when absent (a creation that fails half way
+ * removes the file). zstd_level applies to new data. Errors: TX_ENOTFOUND (absent and
+ * read-only), TX_EINVAL "not a tanxiao store" (not a regular file, not HDF5, no or another
+ * format attribute), TX_EINVAL (other format_version or epoch, catalogue incomplete or
+ * inconsistent), TX_EHDF5 (cannot create or open, e.g. locked by another process: HDF5's
+ * reason is in the message), TX_EIO (stat failed), TX_EEXIST (already open in this process
+ * by a writer, or opened for writing while open: one writer or readers only). HDF5 prints
+ * no error stack for these.
+ * Memory: the catalogue, plus a chunk cache of up to 64 MiB (values) + 16 MiB (quality)
+ * for each grid in use, filled only as chunks are touched. */
 int tx_store_open(const char *path, int writable, int zstd_level, tx_store **out,
                   tx_err *err);
-/* Writes the catalogue back (when writable) and closes; 0 or an error. Accepts NULL. */
+/* Writes the catalogue back (when writable and changed), writes the cached chunks, and
+ * closes; 0 or the first error (the store is freed in every case). Accepts NULL. */
 int tx_store_close(tx_store *s, tx_err *err);
-/* Writes the catalogue and flushes the file without closing. */
+/* Writes the catalogue (the tables changed since the last write) and the cached chunks,
+ * and flushes the file without closing. No-op on a read-only store. */
 int tx_store_flush(tx_store *s, tx_err *err);
 
-/* The catalogue (valid until the next put or close). */
+/* The catalogue (valid until the next put or close). Enterprises and meters are in the
+ * order they were first put (a record keeps its index for the life of the store; new ones
+ * are appended); events are sorted by (meter_id, t, type). */
 const tx_enterprise *tx_store_enterprises(const tx_store *s, size_t *n);
 const tx_meter *tx_store_meters(const tx_store *s, size_t *n);
 const tx_event *tx_store_events(const tx_store *s, size_t *n);
 /* Index of an enterprise / meter by id, or -1. O(log n) (sorted index kept in memory). */
 long tx_store_find_enterprise(const tx_store *s, const char *id);
 long tx_store_find_meter(const tx_store *s, const char *id);
-/* Rows in use in a grid (the number of meters placed there). */
+/* Rows in use in a grid (the number of meters placed there; 0 for other steps). */
 size_t tx_store_grid_rows(const tx_store *s, int interval_minutes);
-/* Largest slot + 1 ever written in a grid (0 when none). */
+/* Largest slot + 1 ever written in a grid (0 when none): the slot extent of its datasets. */
 int64_t tx_store_grid_slots(const tx_store *s, int interval_minutes);
 
 /*
@@ -67,14 +91,20 @@ int64_t tx_store_grid_slots(const tx_store *s, int interval_minutes);
  * an existing id with other fields is replaced (later ingest wins), and *nchanged counts
  * those (may be NULL). For meters: a new meter gets the next row of its grid; a meter
  * whose interval_minutes changes is TX_EINVAL (its series would move). Meters must name
- * enterprises that are in the store (TX_ENOTFOUND otherwise).
+ * enterprises that are in the store (TX_ENOTFOUND otherwise, naming meter and enterprise).
+ * *nchanged counts replaced records only; new ones show as growth of the table. The same id
+ * twice in one call: applied in order, the later wins. Every record is checked before any
+ * is applied, so a failed put leaves the store unchanged. TX_EINVAL also for a read-only
+ * store, an empty or unterminated id or text field, an interval that is not a grid's step,
+ * or carrier/unit/kind codes out of range; the row passed in is ignored.
  */
 int tx_store_put_enterprises(tx_store *s, const tx_enterprise *e, size_t n,
                              size_t *nchanged, tx_err *err);
 int tx_store_put_meters(tx_store *s, const tx_meter *m, size_t n, size_t *nchanged,
                         tx_err *err);
 /* Events: identical (meter, t, type) already present are skipped; same key with other
- * values replaces. Meter must exist. */
+ * values replaces (counted in *nchanged). Meter must exist (TX_ENOTFOUND); type must be
+ * TX_EVENT_REPLACE or TX_EVENT_MULTIPLIER (TX_EINVAL). */
 int tx_store_put_events(tx_store *s, const tx_event *ev, size_t n, size_t *nchanged,
                         tx_err *err);
 
@@ -83,7 +113,12 @@ int tx_store_put_events(tx_store *s, const tx_event *ev, size_t n, size_t *nchan
  * [slot0, slot0 + nslots), row-major (buf[r * nslots + k]). Reading cells never written (or
  * beyond the extent) gives NaN and quality 0. quality may be NULL (not read / not written;
  * when NULL on write the stored quality is left as it is). Writing extends the dataset as
- * needed and overwrites every cell of the block, NaN included.
+ * needed and overwrites every cell of the block, NaN included. nrows or nslots 0: nothing
+ * happens (value may be NULL). TX_ERANGE when slot0 < 0, the block ends more than 2^40
+ * slots after the epoch or past row 2^32; TX_EINVAL for a step that is not a grid's, NULL
+ * value, or a write to a read-only store. Rows beyond tx_store_grid_rows may be written
+ * (the extent grows); they belong to no meter. Reads clip to the extent and fill the rest
+ * themselves, so no HDF5 error is ever raised for cells beyond it.
  */
 int tx_store_read_block(tx_store *s, int interval_minutes, size_t row0, size_t nrows,
                         int64_t slot0, size_t nslots, double *value, uint8_t *quality,
@@ -92,7 +127,8 @@ int tx_store_write_block(tx_store *s, int interval_minutes, size_t row0, size_t 
                          int64_t slot0, size_t nslots, const double *value,
                          const uint8_t *quality, tx_err *err);
 
-/* Size of the store file in bytes (after a flush). */
+/* Size of the store file in bytes (exact after tx_store_flush; cached chunks not yet
+ * written are not counted before). */
 int tx_store_file_size(tx_store *s, uint64_t *bytes, tx_err *err);
 
 #endif /* TX_STORE_H */

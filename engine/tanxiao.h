@@ -155,9 +155,12 @@ typedef struct {
     int64_t end;     /* Unix seconds, inclusive */
 } tx_period;
 
-/* Parses "2025" or "2025-01..2025-09" (one calendar year) into p. 0 or TX_EPARSE. */
+/* Parses "2025", "2025-01..2025-09" (months of one calendar year, first <= last) or
+ * "2025-03" (that month alone) into p. 0, TX_EPARSE (err names the text) or TX_EINVAL
+ * (s or p NULL). Thread-safe. */
 int tx_period_parse(const char *s, tx_period *p, tx_err *err);
-/* "2025" or "2025-01..2025-09" into out (at least 24 bytes). */
+/* "2025" (a whole year) or "2025-01..2025-09" into out (at least 24 bytes; truncated to
+ * cap). Output parses back to the same period. */
 void tx_period_format(const tx_period *p, char *out, size_t cap);
 
 

@@ -493,6 +493,27 @@ static void test_files(void **state)
     at_end(c);
     tx_csv_free(c);
 
+    /* plain ASCII whose size is a multiple of the read chunk and of the vector width */
+    {
+        const size_t alen = (size_t)2 << 20;
+        char *ascii = test_malloc(alen);
+        for (size_t i = 0; i < alen; i++)
+            ascii[i] = (i + 1) % 32 == 0 ? '\n' : (char)('a' + i % 26);
+        write_file(path, ascii, alen);
+        assert_int_equal(tx_csv_open(path, &c, &err), TX_OK);
+        size_t rows = 0;
+        tx_csv_row row;
+        while (tx_csv_next(c, &row, &err) == 1)
+            rows++;
+        assert_int_equal(rows, alen / 32);
+        tx_csv_free(c);
+        for (size_t n = 0; n <= 128; n++) { /* every length around the vector steps */
+            assert_int_equal(tx_csv_open_mem("m.csv", ascii, n, &c, &err), TX_OK);
+            tx_csv_free(c);
+        }
+        test_free(ascii);
+    }
+
     /* invalid byte late in the file: its line is named */
     buf[len - 5] = '\xFF';
     write_file(path, buf, len);

@@ -141,7 +141,7 @@ static tx_store *populated(const char *path)
     return s;
 }
 
-/* ---- slots and geometry ------------------------------------------------------------------ */
+/* ---- slots and geometry ----------------------------------------------------------------- */
 
 static void test_slot(void **state)
 {
@@ -186,7 +186,7 @@ static void test_slot(void **state)
     assert_int_equal(tx_store_chunk_slots(5), 0);
 }
 
-/* ---- catalogue --------------------------------------------------------------------------- */
+/* ---- catalogue -------------------------------------------------------------------------- */
 
 static void test_catalogue_roundtrip(void **state)
 {
@@ -406,7 +406,7 @@ static void test_put_rejects(void **state)
     close_store(s);
 }
 
-/* ---- series blocks ----------------------------------------------------------------------- */
+/* ---- series blocks ---------------------------------------------------------------------- */
 
 /* A value per (row, slot) with awkward bits here and there. */
 static double cell(size_t r, int64_t k, int pass)
@@ -680,7 +680,7 @@ static void test_flush(void **state)
     close_store(s);
 }
 
-/* ---- what is not a store ----------------------------------------------------------------- */
+/* ---- what is not a store ---------------------------------------------------------------- */
 
 static void test_open_errors(void **state)
 {
@@ -731,6 +731,11 @@ static void test_open_errors(void **state)
     fclose(fp);
     assert_int_equal(tx_store_open(path, 0, 3, &s, &err), TX_EINVAL);
     assert_int_equal(tx_store_open(TEST_DIR, 0, 3, &s, &err), TX_EINVAL);
+    /* A path through a file: stat fails with ENOTDIR, not ENOENT. */
+    char through[600];
+    snprintf(through, sizeof through, "%s/x.h5", path);
+    assert_int_equal(tx_store_open(through, 1, 3, &s, &err), TX_EIO);
+    assert_non_null(strstr(err.msg, through));
 
     /* A store whose catalogue lost a column. */
     test_path(path, sizeof path, "nocolumn");
@@ -749,6 +754,17 @@ static void test_open_errors(void **state)
     assert_non_null(strstr(err.msg, "no/such/dir"));
     assert_non_null(strstr(err.msg, "No such file or directory"));
     assert_int_equal(tx_store_open(NULL, 1, 3, &s, &err), TX_EINVAL);
+
+    /* One writer, or readers only, within a process. */
+    test_path(path, sizeof path, "twice");
+    tx_store *w = open_store(path, 1);
+    assert_int_equal(tx_store_open(path, 1, 3, &s, &err), TX_EEXIST);
+    assert_non_null(strstr(err.msg, "already open"));
+    assert_int_equal(tx_store_open(path, 0, 3, &s, &err), TX_EEXIST);
+    close_store(w);
+    tx_store *r1 = open_store(path, 0), *r2 = open_store(path, 0);
+    close_store(r1);
+    close_store(r2);
 
     /* NULL is a valid store to close. */
     assert_int_equal(tx_store_close(NULL, &err), TX_OK);

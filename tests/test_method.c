@@ -1,0 +1,358 @@
+/* test_method.c - METHOD.md's worked examples (sections 4 and 5), grading rules, statuses,
+ * grid-factor fallback and per-meter period totals with events, through the engine's own
+ * method functions and the shipped reference tables. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "method.h"
+#include "tables.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+static tx_tables tables;
+
+static int setup(void **state)
+{
+    (void)state;
+    tx_err err = {0};
+    int rc = tx_tables_load(TX_SOURCE_DIR "/datasets/tables", &tables, &err);
+    if (rc)
+        fprintf(stderr, "tables: %s\n", err.msg);
+    return rc;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    tx_tables_destroy(&tables);
+    return 0;
+}
+
+/* METHOD.md section 4 worked example: CO2, L, level; energy and its intensity. */
+static void test_section4_worked_example(void **state)
+{
+    (void)state;
+    tx_coefs grid_only, subtract;
+    tx_err err = {0};
+    assert_int_equal(tx_method_coefs(&tables, "MEE_NBS", "Zhejiang", 2022, TX_PV_GRID_ONLY,
+                                     &grid_only, &err),
+                     0);
+    assert_int_equal(tx_method_coefs(&tables, "MEE_NBS", "Zhejiang", 2022, TX_PV_SUBTRACT,
+                                     &subtract, &err),
+                     0);
+    assert_int_equal(grid_only.grid_year_used, 2022);
+    const double grid_kwh = 10000e3, gas_m3 = 500000, pv_kwh = 800e3, va = 8000;
+    double gas_co2 = gas_m3 * grid_only.tco2[TX_CARRIER_NATURAL_GAS];
+    double grid_co2 = grid_kwh * grid_only.tco2[TX_CARRIER_ELECTRICITY];
+    assert_float_equal(gas_co2, 1081.1, 0.05);
+    assert_float_equal(grid_co2, 5153.0, 0.05);
+    double co2 = gas_co2 + grid_co2 + pv_kwh * grid_only.tco2[TX_CARRIER_PV_GENERATION];
+    assert_float_equal(co2 / va, 0.7793, 0.00005);
+    double co2_sub = gas_m3 * subtract.tco2[TX_CARRIER_NATURAL_GAS] +
+                     grid_kwh * subtract.tco2[TX_CARRIER_ELECTRICITY] +
+                     pv_kwh * subtract.tco2[TX_CARRIER_PV_GENERATION];
+    assert_float_equal(co2_sub / va, 0.7277, 0.00005);
+    double tce = grid_kwh * grid_only.tce[TX_CARRIER_ELECTRICITY] +
+                 gas_m3 * grid_only.tce[TX_CARRIER_NATURAL_GAS] +
+                 pv_kwh * grid_only.tce[TX_CARRIER_PV_GENERATION];
+    assert_float_equal(tce, 1836.2, 0.05);
+    assert_float_equal(tce / va, 0.2295, 0.00005);
+
+    /* Grading against an industry whose ratio-of-sums intensity is 0.95: the example
+     * enterprise and two members chosen so that sum CO2 / sum VA = 0.95. */
+    for (int policy = 0; policy < 2; policy++) {
+        double a_co2 = policy ? co2_sub : co2;
+        double co2s[3] = {a_co2, 10000.0, 0.95 * 28000.0 - a_co2 - 10000.0};
+        double vas[3] = {va, 10000.0, 10000.0}, cov[3] = {1, 1, 1};
+        uint8_t elec[3] = {1, 1, 1}, above[3] = {1, 1, 1}, div[3] = {33, 33, 33};
+        uint8_t status[3], level[3], grade[3];
+        double L[3], K[3];
+        tx_grade_out out;
+        memset(&out, 0, sizeof out);
+        out.status = status;
+        out.intensity = L;
+        out.level = level;
+        out.k = K;
+        out.grade = grade;
+        tx_grade_in in = {3, co2s, vas, cov, elec, above, div};
+        tx_grade_params gp = {tables.coverage_min,   3,
+                              tables.level_bounds,   tables.nlevel_bounds,
+                              tables.grade_bounds,   tables.ngrade_bounds};
+        assert_int_equal(tx_method_grade(&in, &gp, &out), 0);
+        assert_float_equal(out.div_intensity[33], 0.95, 1e-12);
+        assert_int_equal(status[0], TX_STATUS_OK);
+        assert_int_equal(level[0], 2); /* 中碳 */
+        if (policy == 0) {
+            assert_float_equal(K[0], 0.8203, 0.00005);
+            assert_int_equal(grade[0], 3);
+        } else {
+            assert_float_equal(K[0], 0.7660, 0.00005);
+            assert_int_equal(grade[0], 2);
+        }
+    }
+}
+
+/* METHOD.md section 5 worked example: comparable prices give 12.0 %, current 21.4 %. */
+static void test_section5_worked_example(void **state)
+{
+    (void)state;
+    assert_float_equal(3000.0 / 10000.0, 0.3000, 1e-12);
+    double comparable = tx_method_reduction_pct(3300, 14000, 1.12, 3000, 10000, 1.0);
+    assert_float_equal(comparable, 12.0, 1e-9);
+    /* Any base of the index gives the same result (rebased to the base year). */
+    assert_float_equal(tx_method_reduction_pct(3300, 14000, 112.0, 3000, 10000, 100.0),
+                       comparable, 1e-9);
+    assert_float_equal(tx_method_reduction_pct(3300, 14000, 1.0, 3000, 10000, 1.0), 21.4,
+                       0.05);
+    assert_true(isnan(tx_method_reduction_pct(3300, 0, 1.0, 3000, 10000, 1.0)));
+    assert_true(isnan(tx_method_reduction_pct(3300, 14000, 1.0, 3000, -5, 1.0)));
+    assert_true(isnan(tx_method_reduction_pct(NAN, 14000, 1.0, 3000, 10000, 1.0)));
+    assert_true(isnan(tx_method_reduction_pct(3300, 14000, 1.0, 0, 10000, 1.0)));
+}
+
+static void test_grid_factor_fallback(void **state)
+{
+    (void)state;
+    double f;
+    int year;
+    tx_err err = {0};
+    assert_int_equal(tx_tables_grid_factor(&tables, "MEE_NBS", "Zhejiang", 2025, &f, &year, &err), 0);
+    assert_int_equal(year, 2023); /* latest earlier year */
+    assert_float_equal(f, 0.4974, 1e-12);
+    assert_int_equal(tx_tables_grid_factor(&tables, "MEE_NBS", "Zhejiang", 2020, &f, &year, &err), 0);
+    assert_int_equal(year, 2021); /* earliest available */
+    assert_float_equal(f, 0.5422, 1e-12);
+    assert_int_equal(tx_tables_grid_factor(&tables, "MEE_NBS", "East_China", 2022, &f, &year, &err), 0);
+    assert_int_equal(year, 2022);
+    assert_float_equal(f, 0.5617, 1e-12);
+    assert_int_equal(tx_tables_grid_factor(&tables, "MEE_NBS", "Mars", 2022, &f, &year, &err),
+                     TX_ENOTFOUND);
+    assert_non_null(strstr(err.msg, "Mars"));
+}
+
+static void test_tables_contents(void **state)
+{
+    (void)state;
+    assert_float_equal(tables.kgce[TX_CARRIER_ELECTRICITY], 0.1229, 1e-12);
+    assert_float_equal(tables.kgce[TX_CARRIER_STEAM], 0.1286, 1e-12);
+    assert_float_equal(tables.kgco2[TX_CARRIER_DIESEL], 3.0959, 1e-12);
+    assert_true(isnan(tables.kgco2[TX_CARRIER_WATER]));
+    assert_int_equal(tables.nlevel_bounds, 2);
+    assert_int_equal(tables.ngrade_bounds, 4);
+    assert_float_equal(tables.grade_bounds[3], 2.0, 0);
+    assert_float_equal(tables.coverage_min, 0.9, 0);
+    assert_int_equal(tables.benchmark_min_members, 3);
+    assert_int_equal(tables.division_section[26], 'C');
+    assert_int_equal(tables.division_section[44], 'D');
+    /* Steam CO2 by enthalpy: 1 t at 2777.1 kJ/kg -> 2.69336 GJ x 0.11 t/GJ. */
+    tx_coefs c;
+    assert_int_equal(tx_method_coefs(&tables, "MEE_NBS", "Zhejiang", 2023, 0, &c, NULL), 0);
+    assert_float_equal(1000.0 * c.tco2[TX_CARRIER_STEAM], (2777.1 - 83.74) / 1000.0 * 0.11, 1e-12);
+    assert_float_equal(c.tce[TX_CARRIER_WATER], 0.0, 0);
+    assert_float_equal(c.water[TX_CARRIER_WATER], 1.0, 0);
+}
+
+static void test_tables_bad_dir(void **state)
+{
+    (void)state;
+    tx_tables t;
+    tx_err err = {0};
+    assert_int_not_equal(tx_tables_load("/nonexistent/tables", &t, &err), 0);
+    assert_non_null(strstr(err.msg, "/nonexistent/tables"));
+}
+
+/* Statuses: precedence, NO_BENCHMARK cells, 规下 graded against 规上 without entering it,
+ * a cell exactly at the minimum size. */
+static void test_statuses_and_benchmarks(void **state)
+{
+    (void)state;
+    enum { N = 9 };
+    /*            0 ok  1 ok  2 ok  3 规下 4 inc  5 va0  6 va-,inc 7 small 8 small */
+    double co2[N] = {100, 200, 300, 50, 100, 100, 100, 10, 20};
+    double va[N] = {100, 100, 100, 10, 100, 0, -5, 10, 10};
+    double cov[N] = {1, 0.95, 0.9, 1, 0.8999, 1, 0.1, 1, 1};
+    uint8_t elec[N] = {1, 1, 1, 1, 1, 1, 1, 1, 1};
+    uint8_t above[N] = {1, 1, 1, 0, 1, 1, 1, 1, 1};
+    uint8_t div[N] = {33, 33, 33, 33, 33, 33, 33, 26, 26};
+    uint8_t status[N], level[N], grade[N];
+    double L[N], K[N];
+    tx_grade_out out;
+    memset(&out, 0, sizeof out);
+    out.status = status;
+    out.intensity = L;
+    out.level = level;
+    out.k = K;
+    out.grade = grade;
+    tx_grade_in in = {N, co2, va, cov, elec, above, div};
+    tx_grade_params gp = {0.9, 3, tables.level_bounds, tables.nlevel_bounds, tables.grade_bounds,
+                          tables.ngrade_bounds};
+    assert_int_equal(tx_method_grade(&in, &gp, &out), 0);
+    /* Cell 33: members 0, 1, 2 (exactly 3, the minimum): 600 / 300 = 2.0. */
+    assert_int_equal(out.div_members[33], 3);
+    assert_float_equal(out.div_intensity[33], 2.0, 1e-15);
+    assert_true(out.div_has_benchmark[33]);
+    assert_int_equal(status[0], TX_STATUS_OK);
+    assert_float_equal(K[0], 0.5, 1e-15);
+    assert_int_equal(grade[0], 1);
+    assert_float_equal(K[1], 1.0, 1e-15);
+    assert_int_equal(grade[1], 3);
+    assert_float_equal(K[2], 1.5, 1e-15);
+    assert_int_equal(grade[2], 4);
+    assert_int_equal(level[2], 3); /* L = 3.0 > 2.0: high */
+    /* 规下: graded against the 规上 benchmark, K = 5 / 2 = 2.5 -> grade 5. */
+    assert_int_equal(status[3], TX_STATUS_OK);
+    assert_float_equal(K[3], 2.5, 1e-15);
+    assert_int_equal(grade[3], 5);
+    /* Incomplete: L still reported, no level, no grade. */
+    assert_int_equal(status[4], TX_STATUS_INCOMPLETE);
+    assert_float_equal(L[4], 1.0, 0);
+    assert_int_equal(level[4], 0);
+    assert_int_equal(grade[4], 0);
+    assert_true(isnan(K[4]));
+    /* VA exactly 0: NOT_RATEABLE, no L; precedence over INCOMPLETE. */
+    assert_int_equal(status[5], TX_STATUS_NOT_RATEABLE);
+    assert_true(isnan(L[5]));
+    assert_int_equal(status[6], TX_STATUS_NOT_RATEABLE);
+    /* Cell 26 has 2 members: NO_BENCHMARK, level still given, no K. */
+    assert_int_equal(out.div_members[26], 2);
+    assert_false(out.div_has_benchmark[26]);
+    assert_int_equal(status[7], TX_STATUS_NO_BENCHMARK);
+    assert_int_equal(level[7], 2); /* L = 1.0 */
+    assert_int_equal(grade[7], 0);
+    assert_true(isnan(K[7]));
+    assert_int_equal(level[8], 2); /* L = 2.0 exactly: medium (bounds inclusive) */
+
+    /* With a minimum of 4, cell 33 (3 members) loses its benchmark. */
+    gp.min_members = 4;
+    assert_int_equal(tx_method_grade(&in, &gp, &out), 0);
+    assert_int_equal(status[0], TX_STATUS_NO_BENCHMARK);
+    assert_int_equal(grade[0], 0);
+}
+
+/* No electricity meter means INCOMPLETE whatever the coverage. */
+static void test_no_electricity_incomplete(void **state)
+{
+    (void)state;
+    double co2 = 1, va = 1, cov = 1;
+    uint8_t elec = 0, above = 1, div = 13, status, level, grade;
+    double L, K;
+    tx_grade_out out;
+    memset(&out, 0, sizeof out);
+    out.status = &status;
+    out.intensity = &L;
+    out.level = &level;
+    out.k = &K;
+    out.grade = &grade;
+    tx_grade_in in = {1, &co2, &va, &cov, &elec, &above, &div};
+    tx_grade_params gp = {0.9, 1, tables.level_bounds, tables.nlevel_bounds, tables.grade_bounds,
+                          tables.ngrade_bounds};
+    assert_int_equal(tx_method_grade(&in, &gp, &out), 0);
+    assert_int_equal(status, TX_STATUS_INCOMPLETE);
+}
+
+static void meter(int kind, const double *v, size_t n, const tx_event *ev, size_t nev,
+                  double mult, double modulus, tx_meter_period *mp)
+{
+    double delta[64];
+    uint8_t valid[64];
+    assert_true(n <= 64);
+    tx_method_meter_period(kind, v, n, 0, 900, mult, 1.0, modulus, 0.9 * modulus, ev, nev, delta,
+                           valid, mp);
+}
+
+static void test_meter_period_cumulative(void **state)
+{
+    (void)state;
+    tx_meter_period mp;
+    /* Plain register with multiplier 2. */
+    double r1[] = {100, 110, 125, 130};
+    meter(TX_KIND_CUMULATIVE, r1, 4, NULL, 0, 2.0, 0, &mp);
+    assert_float_equal(mp.total, 60.0, 1e-12);
+    assert_int_equal(mp.nvalid, 3);
+    assert_int_equal(mp.nexpected, 3);
+
+    /* Replacement between readings 2 and 3: old register ends at 125, new starts at 0:
+     * interval 2 gets (125 - 120) + (5 - 0). */
+    double r2[] = {100, 110, 120, 5, 15};
+    tx_event rep = {"m", 2 * 900 + 420, TX_EVENT_REPLACE, 125, 0, NAN};
+    meter(TX_KIND_CUMULATIVE, r2, 5, &rep, 1, 2.0, 0, &mp);
+    assert_float_equal(mp.total, 2.0 * 40, 1e-12);
+    assert_int_equal(mp.nvalid, 4);
+    assert_int_equal(mp.replacements, 1);
+    assert_int_equal(mp.st.negatives, 0);
+
+    /* Replacement inside a gap: bridged from the last old to the first new reading. */
+    double r3[] = {100, NAN, NAN, 7};
+    tx_event rep2 = {"m", 900 + 420, TX_EVENT_REPLACE, 104, 0, NAN};
+    meter(TX_KIND_CUMULATIVE, r3, 4, &rep2, 1, 1.0, 0, &mp);
+    assert_float_equal(mp.total, 11.0, 1e-12);
+    assert_int_equal(mp.nvalid, 0);
+    assert_int_equal(mp.st.gaps, 1);
+
+    /* Multiplier change at reading 1's instant: interval 0 uses 1, intervals 1, 2 use 3. */
+    double r4[] = {0, 10, 20, 30};
+    tx_event mul = {"m", 900, TX_EVENT_MULTIPLIER, NAN, NAN, 3.0};
+    meter(TX_KIND_CUMULATIVE, r4, 4, &mul, 1, 1.0, 0, &mp);
+    assert_float_equal(mp.total, 10 + 30 + 30, 1e-12);
+    assert_int_equal(mp.multiplier_changes, 1);
+    assert_int_equal(mp.nvalid, 3);
+
+    /* A multiplier event before the period applies from the start. */
+    tx_event early = {"m", -5000, TX_EVENT_MULTIPLIER, NAN, NAN, 4.0};
+    meter(TX_KIND_CUMULATIVE, r4, 4, &early, 1, 1.0, 0, &mp);
+    assert_float_equal(mp.total, 120.0, 1e-12);
+
+    /* Rollover of a 4-digit register and a quarantined negative. */
+    double r5[] = {9990, 5, 15, 12, 20};
+    meter(TX_KIND_CUMULATIVE, r5, 5, NULL, 0, 1.0, 10000, &mp);
+    assert_int_equal(mp.st.rollovers, 1);
+    assert_int_equal(mp.st.negatives, 1);
+    assert_float_equal(mp.total, 15 + 10 + 8, 1e-12);
+    assert_int_equal(mp.nvalid, 3);
+
+    /* Gap bridged exactly: k = 2 missing readings invalidate 3 intervals. */
+    double r6[] = {0, 10, NAN, NAN, 40, 50};
+    meter(TX_KIND_CUMULATIVE, r6, 6, NULL, 0, 1.0, 0, &mp);
+    assert_float_equal(mp.total, 50.0, 1e-12);
+    assert_int_equal(mp.nvalid, 2);
+    assert_int_equal(mp.st.gap_intervals, 3);
+}
+
+static void test_meter_period_interval(void **state)
+{
+    (void)state;
+    tx_meter_period mp;
+    double v[] = {1, 2, 3, NAN};
+    meter(TX_KIND_INTERVAL, v, 4, NULL, 0, 2.0, 0, &mp);
+    assert_float_equal(mp.total, 12.0, 1e-12);
+    assert_int_equal(mp.nvalid, 3);
+    assert_int_equal(mp.nexpected, 4);
+    /* Multiplier event at label 1's instant: value 2 (covering (t1, t2]) starts at t1 and
+     * uses the new multiplier; values 0 and 1 the old. */
+    double w[] = {1, 1, 1, 1};
+    tx_event mul = {"m", 900, TX_EVENT_MULTIPLIER, NAN, NAN, 10.0};
+    meter(TX_KIND_INTERVAL, w, 4, &mul, 1, 1.0, 0, &mp);
+    assert_float_equal(mp.total, 1 + 1 + 10 + 10, 1e-12);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_section4_worked_example),
+        cmocka_unit_test(test_section5_worked_example),
+        cmocka_unit_test(test_grid_factor_fallback),
+        cmocka_unit_test(test_tables_contents),
+        cmocka_unit_test(test_tables_bad_dir),
+        cmocka_unit_test(test_statuses_and_benchmarks),
+        cmocka_unit_test(test_no_electricity_incomplete),
+        cmocka_unit_test(test_meter_period_cumulative),
+        cmocka_unit_test(test_meter_period_interval),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
