@@ -510,16 +510,34 @@ static int ingest_events(const char *dir, tx_store *st, rejects *rj, tx_ingest_s
 
 /* ---- readings ------------------------------------------------------------------------------ */
 
+/* Readings of a batch of files are merged before they touch the store, so that "later
+ * wins" is decided among the files of one ingest first, and a second ingest of the same
+ * files finds only duplicates. A batch closes when it holds this many readings. */
+#define INGEST_BATCH_READINGS ((size_t)16 << 20)
+
 typedef struct {
     int64_t slot;
     int64_t window; /* slot / chunk slots of the grid: one store window */
     double value;
-    uint32_t row;  /* store row in the grid */
-    uint32_t seq;  /* order in the file: later wins */
-    uint32_t line; /* for the conflict report (lines beyond 4e9 are clamped) */
+    uint64_t seq;   /* order within the batch: file order, then row order */
+    uint32_t row;   /* store row in the grid */
+    uint32_t line;  /* for the conflict report (clamped at 2^32 - 1) */
+    uint16_t file;  /* index into the batch's file names */
     uint8_t grid;
     uint8_t quality;
 } reading;
+
+typedef struct {
+    reading *rd;
+    size_t n, cap;
+    char **files; /* names of the batch's files, owned */
+    size_t nfiles;
+    uint64_t seq;
+    /* scratch for store windows */
+    double *buf;
+    uint8_t *qbuf;
+    size_t bufcap;
+} batch;
 
 static int cmp_reading(const void *a, const void *b)
 {
@@ -528,72 +546,122 @@ static int cmp_reading(const void *a, const void *b)
         return x->grid < y->grid ? -1 : 1;
     if (x->window != y->window)
         return x->window < y->window ? -1 : 1;
+    if (x->row != y->row)
+        return x->row < y->row ? -1 : 1;
+    if (x->slot != y->slot)
+        return x->slot < y->slot ? -1 : 1;
     return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-/* Applies one window of readings (same grid, same chunk window) to the store. */
-static int apply_window(tx_store *st, const char *path, reading *rd, size_t n, double **buf,
-                        uint8_t **qbuf, size_t *bufcap, rejects *rj, tx_ingest_summary *s,
-                        tx_err *err)
+/* Applies one window of final readings (same grid and store window, one per cell) to the
+ * store: new cells are stored, equal ones are duplicates, different ones conflicts. */
+static int apply_window(tx_store *st, batch *b, reading *rd, size_t n, rejects *rj,
+                        tx_ingest_summary *s, tx_err *err)
 {
     int minutes = tx_store_grid_minutes[rd[0].grid];
     uint32_t rmin = UINT32_MAX, rmax = 0;
     int64_t smin = INT64_MAX, smax = INT64_MIN;
     for (size_t i = 0; i < n; i++) {
-        if (rd[i].row < rmin)
-            rmin = rd[i].row;
-        if (rd[i].row > rmax)
-            rmax = rd[i].row;
-        if (rd[i].slot < smin)
-            smin = rd[i].slot;
-        if (rd[i].slot > smax)
-            smax = rd[i].slot;
+        rmin = rd[i].row < rmin ? rd[i].row : rmin;
+        rmax = rd[i].row > rmax ? rd[i].row : rmax;
+        smin = rd[i].slot < smin ? rd[i].slot : smin;
+        smax = rd[i].slot > smax ? rd[i].slot : smax;
     }
     size_t nrows = rmax - rmin + 1, nslots = (size_t)(smax - smin + 1);
     size_t cells = nrows * nslots;
-    if (cells > *bufcap) {
-        double *nb = realloc(*buf, cells * sizeof **buf);
+    if (cells > b->bufcap) {
+        double *nb = realloc(b->buf, cells * sizeof *b->buf);
         if (nb)
-            *buf = nb;
-        uint8_t *nq = realloc(*qbuf, cells);
+            b->buf = nb;
+        uint8_t *nq = realloc(b->qbuf, cells);
         if (nq)
-            *qbuf = nq;
+            b->qbuf = nq;
         if (!nb || !nq)
-            return tx_err_set(err, TX_ENOMEM, "%s: out of memory for %zu x %zu readings", path,
-                              nrows, nslots);
-        *bufcap = cells;
+            return tx_err_set(err, TX_ENOMEM, "out of memory for %zu x %zu readings", nrows,
+                              nslots);
+        b->bufcap = cells;
     }
-    int rc = tx_store_read_block(st, minutes, rmin, nrows, smin, nslots, *buf, *qbuf, err);
+    int rc = tx_store_read_block(st, minutes, rmin, nrows, smin, nslots, b->buf, b->qbuf, err);
     if (rc)
         return rc;
     int changed = 0;
     for (size_t i = 0; i < n; i++) {
         size_t cell = (size_t)(rd[i].row - rmin) * nslots + (size_t)(rd[i].slot - smin);
-        double old = (*buf)[cell];
+        double old = b->buf[cell];
         if (isnan(old)) {
             s->stored++;
-        } else if (old == rd[i].value && (*qbuf)[cell] == rd[i].quality) {
+        } else if (old == rd[i].value && b->qbuf[cell] == rd[i].quality) {
             s->duplicates++;
             continue;
         } else {
             s->conflicts++;
-            char detail[128];
-            snprintf(detail, sizeof detail, "stored %.17g replaced by %.17g (later wins)", old,
-                     rd[i].value);
-            if ((rc = report(rj, path, rd[i].line, -1, detail, NULL, err)))
+            char detail[160];
+            snprintf(detail, sizeof detail, "stored %.17g (quality %d) replaced by %.17g "
+                     "(quality %d): later wins", old, b->qbuf[cell], rd[i].value, rd[i].quality);
+            if ((rc = report(rj, b->files[rd[i].file], rd[i].line, -1, detail, NULL, err)))
                 return rc;
         }
-        (*buf)[cell] = rd[i].value;
-        (*qbuf)[cell] = rd[i].quality;
+        b->buf[cell] = rd[i].value;
+        b->qbuf[cell] = rd[i].quality;
         changed = 1;
     }
     if (!changed)
         return TX_OK;
-    return tx_store_write_block(st, minutes, rmin, nrows, smin, nslots, *buf, *qbuf, err);
+    return tx_store_write_block(st, minutes, rmin, nrows, smin, nslots, b->buf, b->qbuf, err);
 }
 
-static int ingest_readings_file(const char *path, tx_store *st, rejects *rj,
-                                tx_ingest_summary *s, tx_err *err)
+/* Merges the batch (later wins per cell), applies it window by window and empties it. */
+static int flush_batch(tx_store *st, batch *b, rejects *rj, tx_ingest_summary *s, tx_err *err)
+{
+    int rc = TX_OK;
+    qsort(b->rd, b->n, sizeof *b->rd, cmp_reading);
+    /* Keep the last reading of each cell; earlier ones are duplicates or conflicts. */
+    size_t k = 0;
+    for (size_t i = 0; i < b->n && !rc; i++) {
+        if (k > 0 && b->rd[k - 1].grid == b->rd[i].grid && b->rd[k - 1].row == b->rd[i].row &&
+            b->rd[k - 1].slot == b->rd[i].slot) {
+            reading *prev = &b->rd[k - 1];
+            if (prev->value == b->rd[i].value && prev->quality == b->rd[i].quality) {
+                s->duplicates++;
+            } else {
+                s->conflicts++;
+                char detail[200];
+                snprintf(detail, sizeof detail,
+                         "%.17g from %s line %u replaced by %.17g: later wins", prev->value,
+                         b->files[prev->file], prev->line, b->rd[i].value);
+                rc = report(rj, b->files[b->rd[i].file], b->rd[i].line, -1, detail, NULL, err);
+            }
+            *prev = b->rd[i];
+            continue;
+        }
+        b->rd[k++] = b->rd[i];
+    }
+    for (size_t i = 0, j; !rc && i < k; i = j) {
+        for (j = i + 1; j < k && b->rd[j].grid == b->rd[i].grid && b->rd[j].window == b->rd[i].window;
+             j++)
+            ;
+        rc = apply_window(st, b, b->rd + i, j - i, rj, s, err);
+    }
+    for (size_t f = 0; f < b->nfiles; f++)
+        free(b->files[f]);
+    b->nfiles = 0;
+    b->n = 0;
+    return rc;
+}
+
+static void batch_free(batch *b)
+{
+    for (size_t f = 0; f < b->nfiles; f++)
+        free(b->files[f]);
+    free(b->files);
+    free(b->rd);
+    free(b->buf);
+    free(b->qbuf);
+}
+
+/* Parses one readings file into the batch; rejected rows go to the report. */
+static int read_readings_file(const char *path, tx_store *st, batch *b, rejects *rj,
+                              tx_ingest_summary *s, tx_err *err)
 {
     static const char *const cols[] = {"meter_id", "timestamp", "value", "quality"};
     static const uint8_t req[] = {1, 1, 1, 0};
@@ -613,30 +681,31 @@ static int ingest_readings_file(const char *path, tx_store *st, rejects *rj,
     if (nunknown)
         fprintf(stderr, "tanxiao: warning: %s: %zu unknown column(s) ignored: %s\n", path,
                 nunknown, unknown);
-    size_t n_meters = 0;
-    const tx_meter *meters = tx_store_meters(st, &n_meters);
-    size_t cap = 1 << 16, n = 0;
-    reading *rd = malloc(cap * sizeof *rd);
-    double *buf = NULL;
-    uint8_t *qbuf = NULL;
-    size_t bufcap = 0;
-    if (!rd) {
+    char **nf = realloc(b->files, (b->nfiles + 1) * sizeof *b->files);
+    char *name = strdup(path);
+    if (!nf || !name) {
+        free(name);
+        if (nf)
+            b->files = nf;
         tx_csv_free(csv);
         return tx_err_set(err, TX_ENOMEM, "%s: out of memory", path);
     }
+    b->files = nf;
+    b->files[b->nfiles] = name;
+    const uint16_t file = (uint16_t)b->nfiles++;
+    size_t n_meters = 0;
+    const tx_meter *meters = tx_store_meters(st, &n_meters);
     /* The meter of the previous row: files usually hold a meter's rows together. */
     long last_meter = -1;
     char last_id[TX_METER_ID_CAP] = "";
     tx_csv_row row;
-    uint32_t seq = 0;
     while ((rc = tx_csv_next(csv, &row, err)) == 1) {
         rc = 0;
         s->rows++;
         int reason = -1;
         if (!field_present(&row, col[0]) || !field_present(&row, col[1]) ||
-            !field_present(&row, col[2])) {
+            !field_present(&row, col[2]))
             reason = row.nfields < 3 ? TX_REJECT_TOO_FEW_FIELDS : TX_REJECT_MISSING_FIELD;
-        }
         long m = -1;
         int64_t t = 0, slot = 0;
         double v = 0;
@@ -688,39 +757,30 @@ static int ingest_readings_file(const char *path, tx_store *st, rejects *rj,
                 break;
             continue;
         }
-        if (n == cap) {
-            reading *nr = realloc(rd, 2 * cap * sizeof *rd);
+        if (b->n == b->cap) {
+            size_t ncap = b->cap ? 2 * b->cap : (size_t)1 << 16;
+            reading *nr = realloc(b->rd, ncap * sizeof *b->rd);
             if (!nr) {
                 rc = tx_err_set(err, TX_ENOMEM, "%s: out of memory", path);
                 break;
             }
-            rd = nr;
-            cap *= 2;
+            b->rd = nr;
+            b->cap = ncap;
         }
-        rd[n++] = (reading){slot,
-                            slot / (int64_t)tx_store_chunk_slots(meters[m].interval_minutes),
-                            v,
-                            meters[m].row,
-                            seq++,
-                            row.line > UINT32_MAX ? UINT32_MAX : (uint32_t)row.line,
-                            (uint8_t)tx_store_grid_of(meters[m].interval_minutes),
-                            q};
+        b->rd[b->n++] = (reading){
+            .slot = slot,
+            .window = slot / (int64_t)tx_store_chunk_slots(meters[m].interval_minutes),
+            .value = v,
+            .seq = b->seq++,
+            .row = meters[m].row,
+            .line = row.line > UINT32_MAX ? UINT32_MAX : (uint32_t)row.line,
+            .file = file,
+            .grid = (uint8_t)tx_store_grid_of(meters[m].interval_minutes),
+            .quality = q,
+        };
     }
     tx_csv_free(csv);
-    if (rc >= 0) {
-        rc = 0;
-        /* Group by grid and store window; within a window, file order (later wins). */
-        qsort(rd, n, sizeof *rd, cmp_reading);
-        for (size_t i = 0, j; !rc && i < n; i = j) {
-            for (j = i + 1; j < n && rd[j].grid == rd[i].grid && rd[j].window == rd[i].window; j++)
-                ;
-            rc = apply_window(st, path, rd + i, j - i, &buf, &qbuf, &bufcap, rj, s, err);
-        }
-    }
-    free(rd);
-    free(buf);
-    free(qbuf);
-    return rc;
+    return rc < 0 ? rc : TX_OK;
 }
 
 static int list_reading_files(const char *dir, char ***names, size_t *n, tx_err *err)
@@ -779,14 +839,22 @@ int tx_ingest(const tx_ingest_params *p, tx_ingest_summary *s, tx_err *err)
         !(rc = ingest_events(p->dataset_dir, st, &rj, s, err)) &&
         !(rc = tx_store_flush(st, err)) &&
         !(rc = list_reading_files(p->dataset_dir, &files, &nfiles, err))) {
+        batch bt;
+        memset(&bt, 0, sizeof bt);
         for (size_t i = 0; !rc && i < nfiles; i++) {
             char path[1400];
             snprintf(path, sizeof path, "%s/readings/%s", p->dataset_dir, files[i]);
-            rc = ingest_readings_file(path, st, &rj, s, err);
+            rc = read_readings_file(path, st, &bt, &rj, s, err);
             s->files++;
+            /* Close the batch when it is full, or when file indexes would overflow. */
+            if (!rc && (bt.n >= INGEST_BATCH_READINGS || bt.nfiles == UINT16_MAX))
+                rc = flush_batch(st, &bt, &rj, s, err);
             if (p->progress)
                 p->progress("ingesting readings", i + 1, nfiles, p->progress_arg);
         }
+        if (!rc)
+            rc = flush_batch(st, &bt, &rj, s, err);
+        batch_free(&bt);
     }
     for (size_t i = 0; i < nfiles; i++)
         free(files[i]);

@@ -990,6 +990,19 @@ static int grid_open(tx_store *s, int g, tx_err *err)
         return TX_OK;
     if ((grp = H5Gopen2(s->file, gpath, H5P_DEFAULT)) < 0)
         return h5_fail(err, "%s:%s: cannot open", s->path, gpath);
+    /* A group without datasets is what a failed grid creation leaves: no grid yet. */
+    htri_t hv = H5Lexists(grp, "value", H5P_DEFAULT);
+    htri_t hq = H5Lexists(grp, "quality", H5P_DEFAULT);
+    if (hv < 0 || hq < 0) {
+        rc = h5_fail(err, "%s:%s: cannot look up the datasets", s->path, gpath);
+        goto done;
+    }
+    if (!hv || !hq) {
+        if (hv || hq)
+            rc = tx_err_set(err, TX_EINVAL, "%s:%s: has %s but not %s", s->path, gpath,
+                            hv ? "value" : "quality", hv ? "quality" : "value");
+        goto done;
+    }
     const char *gname = gpath + strlen("/series/");
     gr->value = series_open(s, grp, gname, "value", CACHE_VALUE_BYTES, gr->dims, err);
     if (gr->value < 0) {
@@ -1099,8 +1112,12 @@ static int grid_create(tx_store *s, int g, const hsize_t dims[2], tx_err *err)
         gr->quality = series_create(s, grp, g, 1, dims, err);
     if (gr->value < 0 || gr->quality < 0) {
         rc = err ? err->code : TX_EHDF5;
-        if (gr->value >= 0)
+        /* No half grid is left behind: a value dataset without quality would make the
+         * store unreadable. */
+        if (gr->value >= 0) {
             H5Dclose(gr->value);
+            H5Ldelete(grp, "value", H5P_DEFAULT);
+        }
         gr->value = gr->quality = H5I_INVALID_HID;
     } else {
         gr->dims[0] = dims[0];

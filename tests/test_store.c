@@ -748,6 +748,33 @@ static void test_open_errors(void **state)
     assert_int_equal(tx_store_open(path, 0, 3, &s, &err), TX_EINVAL);
     assert_non_null(strstr(err.msg, "/meters/carrier"));
 
+    /* A grid group without datasets (a failed creation) is no grid; half a grid is an
+     * error. */
+    test_path(path, sizeof path, "halfgrid");
+    s = open_store(path, 1);
+    close_store(s);
+    f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+    assert_true(f >= 0);
+    hid_t g = tx_h5_group(f, "/series/30min", &err);
+    assert_true(g >= 0);
+    H5Gclose(g);
+    H5Fclose(f);
+    s = open_store(path, 1);
+    assert_int_equal(tx_store_grid_slots(s, 30), 0);
+    double one = 1.0, back = 0.0;
+    ok(tx_store_write_block(s, 30, 0, 1, 5, 1, &one, NULL, &err));
+    close_store(s);
+    s = open_store(path, 0);
+    ok(tx_store_read_block(s, 30, 0, 1, 5, 1, &back, NULL, &err));
+    assert_true(same_bits(back, 1.0));
+    close_store(s);
+    f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+    assert_true(f >= 0);
+    assert_true(H5Ldelete(f, "/series/30min/quality", H5P_DEFAULT) >= 0);
+    H5Fclose(f);
+    assert_int_equal(tx_store_open(path, 0, 3, &s, &err), TX_EINVAL);
+    assert_non_null(strstr(err.msg, "/series/30min"));
+
     /* Where a store cannot be created. */
     assert_int_equal(tx_store_open(TX_BINARY_DIR "/no/such/dir/x.h5", 1, 3, &s, &err),
                      TX_EHDF5);
