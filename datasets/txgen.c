@@ -921,6 +921,7 @@ static int push_fault(builder *b, int kind, size_t m, int yi, int64_t i, int64_t
         b->cap_faults = cap;
     }
     txg_fault *f = &c->faults[c->nfaults++];
+    memset(f, 0, sizeof *f);
     f->kind = kind;
     f->meter = m;
     f->enterprise = c->gen[m].ent;

@@ -203,109 +203,125 @@ for e in ents:
                      "has_elec": has_elec, "has_water": has_water, "va": period_va(eid, year)}
     E[eid] = rec
 
-# statuses and benchmarks
-for eid, r in E.items():
-    t = r[REPORT]
-    va = t["va"]
-    if not (va > 0):
-        r["status"] = 2
-    elif not (t["has_elec"] and t["cov"] >= COV_MIN):
-        r["status"] = 1
-    else:
-        r["status"] = 0
-bench = {}
-for eid, r in E.items():
-    if r["status"] == 0 and r["above"] == 1:
-        b = bench.setdefault(r["division"], [0.0, 0.0, 0])
-        b[0] += r[REPORT]["co2"]
-        b[1] += r[REPORT]["va"]
-        b[2] += 1
-for eid, r in E.items():
-    b = bench.get(r["division"])
-    if r["status"] == 0 and not (b and b[2] >= MIN_MEMBERS):
-        r["status"] = 3
-
-
 def classify(x, bounds):
     return 1 + sum(1 for b in bounds if x > b)
 
 
-with h5py.File(results, "r") as f:
-    g = f["enterprise"]
-    ids = [x.decode() for x in g["enterprise_id"][()]]
-    check(sorted(ids) == sorted(E), "one /enterprise row per enterprise")
-    col = {k: g[k][()] for k in g}
-    n_graded = 0
+def verify(results, min_members):
+    """Checks a results file against the recomputation with a benchmark minimum."""
     statuses_seen = set()
-    for i, eid in enumerate(ids):
-        r = E[eid]
-        t, b = r[REPORT], r[BASE]
-        st = int(col["status"][i])
-        statuses_seen.add(st)
-        check(st == r["status"], "%s status %d == recomputed %d" % (eid, st, r["status"]))
-        check(close(float(col["energy_tce"][i]), t["tce"]), "%s energy_tce" % eid)
-        check(close(float(col["co2_t"][i]), t["co2"]), "%s co2_t" % eid)
-        check(close(float(col["water_m3"][i]), t["water"]), "%s water_m3" % eid)
-        check(close(float(col["value_added"][i]), t["va"]), "%s value_added" % eid)
-        check(close(float(col["coverage"][i]), t["cov"], rel=1e-12), "%s coverage" % eid)
-        L = t["co2"] / t["va"] if t["va"] > 0 else float("nan")
-        check(close(float(col["carbon_intensity"][i]), L), "%s carbon_intensity" % eid)
-        lvl = classify(L, levels[:-1]) if st in (0, 3) else 0
-        check(int(col["carbon_level"][i]) == lvl, "%s carbon_level" % eid)
-        if st == 0:
-            bb = bench[r["division"]]
-            K = L / (bb[0] / bb[1])
-            check(close(float(col["carbon_efficiency_value"][i]), K), "%s K" % eid)
-            check(int(col["carbon_grade"][i]) == classify(K, grades[:-1]), "%s grade" % eid)
-            n_graded += 1
+    # statuses and benchmarks
+    for eid, r in E.items():
+        t = r[REPORT]
+        va = t["va"]
+        if not (va > 0):
+            r["status"] = 2
+        elif not (t["has_elec"] and t["cov"] >= COV_MIN):
+            r["status"] = 1
         else:
-            # every ungraded enterprise is explained by its status
-            check(int(col["carbon_grade"][i]) == 0, "%s not OK but graded" % eid)
-            check(math.isnan(col["carbon_efficiency_value"][i]), "%s K should be NaN" % eid)
-        # reductions at comparable prices
-        ok_t = t["has_elec"] and t["cov"] >= COV_MIN and t["va"] > 0
-        ok_b = b["has_elec"] and b["cov"] >= COV_MIN and b["va"] > 0
-        for name, key in (("energy", "tce"), ("co2", "co2"), ("water", "water")):
-            got = float(col[name + "_intensity_change_pct"][i])
-            want = float("nan")
-            wok = (key != "water") or (t["has_water"] and b["has_water"] and t["wcov"] >= COV_MIN
-                                       and b["wcov"] >= COV_MIN)
-            if ok_t and ok_b and wok:
-                ratio = price[(r["division"], REPORT)] / price[(r["division"], BASE)]
-                it = t[key] / (t["va"] / ratio)
-                ib = b[key] / b["va"]
-                want = (1 - it / ib) * 100
-            check(close(got, want, rel=1e-9, abs_=1e-9),
-                  "%s %s reduction %.6f == %.6f" % (eid, name, got, want))
-    check(n_graded >= 3, "at least 3 enterprises graded (%d)" % n_graded)
-    check(0 in statuses_seen, "some enterprise is OK")
-    check(len(statuses_seen) >= 2, "more than one status occurs: %s" % sorted(statuses_seen))
+            r["status"] = 0
+    bench = {}
+    for eid, r in E.items():
+        if r["status"] == 0 and r["above"] == 1:
+            b = bench.setdefault(r["division"], [0.0, 0.0, 0])
+            b[0] += r[REPORT]["co2"]
+            b[1] += r[REPORT]["va"]
+            b[2] += 1
+    for eid, r in E.items():
+        b = bench.get(r["division"])
+        if r["status"] == 0 and not (b and b[2] >= min_members):
+            r["status"] = 3
 
-    # ---- 5. aggregates: ratios of sums, totals over all --------------------------------------
-    city_g = f["city"]
-    check(close(float(city_g["energy_tce"][0]), float(np.sum(col["energy_tce"]))),
-          "city energy = sum of enterprises")
-    check(close(float(city_g["co2_t"][0]), float(np.sum(col["co2_t"]))), "city CO2 = sum")
-    rated = [i for i, eid in enumerate(ids) if E[eid]["status"] in (0, 3) and E[eid]["above"]]
-    want_ci = sum(E[ids[i]][REPORT]["co2"] for i in rated) / sum(E[ids[i]][REPORT]["va"] for i in rated)
-    check(close(float(city_g["carbon_intensity"][0]), want_ci), "city carbon intensity (ratio of sums)")
-    ind = f["industry"]
-    codes = [x.decode() for x in ind["industry_code"][()]]
-    for k, code in enumerate(codes):
-        b = bench.get(int(code))
-        bi = float(ind["benchmark_intensity"][k])
-        if b:
-            check(close(bi, b[0] / b[1]), "industry %s benchmark" % code)
-        check(int(ind["n_enterprises"][k]) == sum(1 for r in E.values() if r["division"] == int(code)),
-              "industry %s count" % code)
-    dist = f["district"]
-    check(int(np.sum(dist["n_enterprises"][()])) == len(ids), "district counts add up")
-    # attributes
-    for attr in ("engine_version", "creation_time", "command_line", "period", "baseline",
-                 "configuration", "tables", "inputs", "grid_factor_year"):
-        check(attr in f.attrs, "root attribute %s" % attr)
-    check(int(f.attrs["grid_factor_year"]) == 2023, "report uses the 2023 grid factor (fallback)")
-    check(int(f.attrs["grid_factor_year_base"]) == 2021, "base uses the earliest grid factor")
+    with h5py.File(results, "r") as f:
+        g = f["enterprise"]
+        ids = [x.decode() for x in g["enterprise_id"][()]]
+        check(sorted(ids) == sorted(E), "one /enterprise row per enterprise")
+        col = {k: g[k][()] for k in g}
+        n_graded = 0
+        for i, eid in enumerate(ids):
+            r = E[eid]
+            t, b = r[REPORT], r[BASE]
+            st = int(col["status"][i])
+            statuses_seen.add(st)
+            check(st == r["status"], "%s status %d == recomputed %d" % (eid, st, r["status"]))
+            check(close(float(col["energy_tce"][i]), t["tce"]), "%s energy_tce" % eid)
+            check(close(float(col["co2_t"][i]), t["co2"]), "%s co2_t" % eid)
+            check(close(float(col["water_m3"][i]), t["water"]), "%s water_m3" % eid)
+            check(close(float(col["value_added"][i]), t["va"]), "%s value_added" % eid)
+            check(close(float(col["coverage"][i]), t["cov"], rel=1e-12), "%s coverage" % eid)
+            L = t["co2"] / t["va"] if t["va"] > 0 else float("nan")
+            check(close(float(col["carbon_intensity"][i]), L), "%s carbon_intensity" % eid)
+            lvl = classify(L, levels[:-1]) if st in (0, 3) else 0
+            check(int(col["carbon_level"][i]) == lvl, "%s carbon_level" % eid)
+            if st == 0:
+                bb = bench[r["division"]]
+                K = L / (bb[0] / bb[1])
+                check(close(float(col["carbon_efficiency_value"][i]), K), "%s K" % eid)
+                check(int(col["carbon_grade"][i]) == classify(K, grades[:-1]), "%s grade" % eid)
+                n_graded += 1
+            else:
+                # every ungraded enterprise is explained by its status
+                check(int(col["carbon_grade"][i]) == 0, "%s not OK but graded" % eid)
+                check(math.isnan(col["carbon_efficiency_value"][i]), "%s K should be NaN" % eid)
+            # reductions at comparable prices
+            ok_t = t["has_elec"] and t["cov"] >= COV_MIN and t["va"] > 0
+            ok_b = b["has_elec"] and b["cov"] >= COV_MIN and b["va"] > 0
+            for name, key in (("energy", "tce"), ("co2", "co2"), ("water", "water")):
+                got = float(col[name + "_intensity_change_pct"][i])
+                want = float("nan")
+                wok = (key != "water") or (t["has_water"] and b["has_water"] and t["wcov"] >= COV_MIN
+                                           and b["wcov"] >= COV_MIN)
+                if ok_t and ok_b and wok:
+                    ratio = price[(r["division"], REPORT)] / price[(r["division"], BASE)]
+                    it = t[key] / (t["va"] / ratio)
+                    ib = b[key] / b["va"]
+                    want = (1 - it / ib) * 100
+                check(close(got, want, rel=1e-9, abs_=1e-9),
+                      "%s %s reduction %.6f == %.6f" % (eid, name, got, want))
+        check(n_graded >= 3 or min_members > MIN_MEMBERS, "enterprises graded (%d)" % n_graded)
+        check(0 in statuses_seen or min_members > MIN_MEMBERS, "some enterprise is OK")
+        check(len(statuses_seen) >= 2, "more than one status occurs: %s" % sorted(statuses_seen))
+
+        # ---- 5. aggregates: ratios of sums, totals over all --------------------------------------
+        city_g = f["city"]
+        check(close(float(city_g["energy_tce"][0]), float(np.sum(col["energy_tce"]))),
+              "city energy = sum of enterprises")
+        check(close(float(city_g["co2_t"][0]), float(np.sum(col["co2_t"]))), "city CO2 = sum")
+        rated = [i for i, eid in enumerate(ids) if E[eid]["status"] in (0, 3) and E[eid]["above"]]
+        want_ci = sum(E[ids[i]][REPORT]["co2"] for i in rated) / sum(E[ids[i]][REPORT]["va"] for i in rated)
+        check(close(float(city_g["carbon_intensity"][0]), want_ci), "city carbon intensity (ratio of sums)")
+        ind = f["industry"]
+        codes = [x.decode() for x in ind["industry_code"][()]]
+        for k, code in enumerate(codes):
+            b = bench.get(int(code))
+            bi = float(ind["benchmark_intensity"][k])
+            if b:
+                check(close(bi, b[0] / b[1]), "industry %s benchmark" % code)
+            check(int(ind["n_enterprises"][k]) == sum(1 for r in E.values() if r["division"] == int(code)),
+                  "industry %s count" % code)
+        dist = f["district"]
+        check(int(np.sum(dist["n_enterprises"][()])) == len(ids), "district counts add up")
+        # attributes
+        for attr in ("engine_version", "creation_time", "command_line", "period", "baseline",
+                     "configuration", "tables", "inputs", "grid_factor_year"):
+            check(attr in f.attrs, "root attribute %s" % attr)
+        check(int(f.attrs["grid_factor_year"]) == 2023, "report uses the 2023 grid factor (fallback)")
+        check(int(f.attrs["grid_factor_year_base"]) == 2021, "base uses the earliest grid factor")
+
+
+    return statuses_seen
+
+
+seen = verify(results, MIN_MEMBERS)
+# A second run with a larger benchmark minimum: some cells lose their benchmark, and every
+# enterprise there is NO_BENCHMARK, with a level but no grade.
+results5 = os.path.join(WORK, "results_min5.h5")
+sh(TANXIAO, "run", "--store", store, "--financials", city, "--period", str(REPORT),
+   "--baseline", str(BASE), "--output", results5, "--min-members", "5")
+seen5 = verify(results5, 5)
+check(3 in seen5, "NO_BENCHMARK occurs with --min-members 5: %s" % sorted(seen5))
+with h5py.File(results5, "r") as f:
+    check("benchmark_min_members=5" in f.attrs["configuration"], "the option is recorded")
 
 # ---- 6. a failed run leaves no results file -------------------------------------------------
 bad = os.path.join(WORK, "bad.h5")
