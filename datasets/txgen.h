@@ -1,10 +1,14 @@
 /*
  * txgen.h - deterministic generator of a synthetic city (prefix txg_).
  *
- * Everything it produces is a pure function of the parameters and the seed: the same call
- * gives the same bytes on any machine and with any number of threads. It makes the inputs
- * of INPUTS.md (enterprises, meters, readings, financials, meter events, deflators) and the
- * truth a test needs to check the engine (per-meter period totals and coverage).
+ * Everything it produces is a pure function of the parameters and the seed, independent of
+ * call order and thread count: randomness is a counter-based hash of (seed, item, year,
+ * slot), and the readings use integer arithmetic only, so they are the same bytes on any
+ * machine. (Catalogue figures - annual scales, value added, land area - pass through the C
+ * library's exp() before being rounded to 0.01.) An enterprise's attributes depend on its
+ * index, not on n_enterprises, except for the roles listed under txg_faults. It makes the
+ * inputs of INPUTS.md (enterprises, meters, readings, financials, meter events, deflators)
+ * and the truth a test needs to check the engine (per-meter period totals and coverage).
  *
  * The city: enterprises with valid USCCs in Ningbo districts, GB/T 4754-2017 manufacturing
  * classes over many divisions, land area, 规上/规下; meters of several carriers
@@ -30,21 +34,29 @@
 
 typedef struct {
     uint64_t seed;
-    size_t n_enterprises;
-    int report_year;         /* default 2025 */
-    int base_year;           /* default 2020; equal to report_year for one year only */
-    int faults;              /* 1: inject the faults listed above (default 1) */
-    int n_divisions;         /* 0: spread over all divisions the generator knows; k > 0:
-                                use only the first k (for small test cities where industry
-                                cells must have members) */
+    size_t n_enterprises;    /* 1..999999 (default 200) */
+    int report_year;         /* default 2025; at most 2098 */
+    int base_year;           /* default 2020; 2000..report_year; equal to report_year for
+                                one year only. Consecutive years share the Jan 1 00:00
+                                reading (the registers join up). */
+    int faults;              /* 1: inject the faults listed under txg_faults (default 1) */
+    int n_divisions;         /* 0: spread over the 30 manufacturing divisions the generator
+                                knows, Ningbo-weighted; k > 0: only the first k of its list
+                                38, 34, 26, 29, 33, 17, 36, 35, 39, 30, 32, 31, 22, 28, 13,
+                                14, 15, 18, 19, 20, 21, 23, 24, 25, 27, 37, 40, 41, 42, 43,
+                                enterprises dealt round-robin, so that with n >= 4k every
+                                division keeps at least 3 rated 规上 members */
 } txg_params;
 
+/* seed 1, 200 enterprises, 2020 and 2025, faults on, all divisions. */
 extern const txg_params TXG_PARAMS_DEFAULT;
 
 typedef struct txg_city txg_city;
 
 /* Builds the city's catalogue, financials and events (not the readings, which are made on
- * demand). Memory: O(enterprises + meters). */
+ * demand). Memory: O(enterprises + meters). Time: O(enterprises), plus one walk of a year
+ * per register when the two years are consecutive (OpenMP threads). TX_EINVAL for
+ * parameters out of range, TX_ENOMEM; *out is NULL on failure. */
 int txg_city_new(const txg_params *p, txg_city **out, tx_err *err);
 void txg_city_free(txg_city *c);
 
@@ -58,10 +70,11 @@ const tx_event *txg_events(const txg_city *c, size_t *n);
  * Readings of meter m on its own grid (interval_minutes) for slots [slot0, slot0 + nslots)
  * (slot k = instant TX_EPOCH_UNIX + k * interval_minutes * 60): register readings or
  * interval values in the meter's unit before the multiplier, exactly as the CSV files hold
- * them (values are multiples of 0.01, rounded that way); NaN where the city has no reading
- * (outside the generated years, and at injected gaps). quality may be NULL; else 0
- * everywhere except the few estimated (1) values. Cost O(one year of the meter) per call.
- * Thread-safe.
+ * them (each value is the double nearest to a multiple of 0.01); NaN where the city has no
+ * reading (outside the generated years, and at injected gaps). quality may be NULL; else 0
+ * everywhere except the few estimated (1) values. Cost O(one year of the meter) per
+ * generated year the window touches, whatever nslots. Thread-safe. 0, or TX_EINVAL for a
+ * bad meter index or NULL value with nslots > 0.
  */
 int txg_meter_series(const txg_city *c, size_t m, int64_t slot0, size_t nslots,
                      double *value, uint8_t *quality);
@@ -72,7 +85,12 @@ void txg_year_slots(const txg_city *c, size_t m, int year, int64_t *first, int64
 
 /* Truth of meter m over calendar year `year`, as METHOD.md computes it: consumption in
  * the carrier's canonical unit (kWh, m3, kg, MJ) after multiplier and unit factor, and
- * coverage (valid intervals / expected intervals). */
+ * coverage (valid intervals / expected intervals; for a register an interval is valid when
+ * the readings at both ends exist). Computed exactly in hundredths of the meter unit:
+ * cumulative = the register's consumption over the year, bridged across gaps, with
+ * rollovers and the replacement split as METHOD.md section 8 says; interval = the sum of
+ * the values present. gaps counts runs of missing readings or values. TX_ENOTFOUND for a
+ * year that was not generated, TX_EINVAL for a bad meter index. Cost O(one year). */
 typedef struct {
     double total;
     double coverage;
@@ -137,12 +155,19 @@ const txg_fault *txg_faults(const txg_city *c, size_t *n);
 const char *txg_fault_name(int kind);
 
 /*
- * Writes the dataset directory dir (created if absent): enterprises.csv, meters.csv,
- * financials.csv, deflators.csv, meter_events.csv, truth/meter_totals.csv
- * (meter_id,year,total,coverage,unit,rollovers,gaps,replacements) and, when with_readings
- * is 1, readings/YYYY-MM-DD.csv (one file per local day, rows in the three timestamp
- * forms, the duplicate rows when faults are on). progress(done, total, arg) is called
- * now and then when not NULL.
+ * Writes the dataset directory dir (created if absent, parent must exist): enterprises.csv,
+ * meters.csv, financials.csv, deflators.csv, meter_events.csv (header only without
+ * events), truth/meter_totals.csv (meter_id,year,total,coverage,unit,rollovers,gaps,
+ * replacements; unit is the canonical unit; numbers %.17g), truth/faults.csv
+ * (kind,meter_id,enterprise_id,year,first_timestamp,count, as txg_faults) and, when
+ * with_readings is 1, readings/YYYY-MM-DD.csv: one file per local day from Jan 1 of each
+ * year to Jan 1 of the next, holding that day's instants (plus the repeated rows of
+ * TXG_FAULT_DUPLICATE); values with exactly two decimals; timestamps about 80 %
+ * "2025-03-01T00:15:00+08:00", 15 % "2025-03-01 00:15:00", 5 % "2025-02-28T16:15:00Z".
+ * To exercise readers, enterprises.csv starts with a UTF-8 BOM, meters.csv uses CRLF, and
+ * some day files use CRLF or the column order timestamp,meter_id,quality,value.
+ * progress(done, total, arg) is called after each day file when not NULL.
+ * TX_EIO (naming the file) when a directory or file cannot be made or written.
  */
 int txg_write_csv(const txg_city *c, const char *dir, int with_readings,
                   void (*progress)(size_t done, size_t total, void *arg), void *arg,

@@ -122,7 +122,7 @@ void txg_cursor_init(txg_cursor *cu, const txg_city *c, size_t m, int yi);
 /* Advances to i + 1 (callers stop at i = n). */
 void txg_cursor_next(txg_cursor *cu);
 
-/* Intervals of meter m in year yi, and its slots per day. */
+/* Intervals of meter m in year yi (days * 1440 / interval_minutes). */
 int64_t txg_year_intervals(const txg_city *c, size_t m, int yi);
 
 /* splitmix64-style mix of a key and two words. */

@@ -215,16 +215,22 @@ static const char ingest_help[] =
     "\n"
     "options:\n"
     "  --store FILE      the meter store (required)\n"
+    "  --tables DIR      reference tables, for the industry divisions (default:\n"
+    "                    TANXIAO_TABLES or the built-in path)\n"
     "  --zstd-level L    compression level for new chunks (default 3)\n"
     "  -h, --help        this help\n";
 
 static int cmd_ingest(int argc, char **argv)
 {
     static const struct option opts[] = {{"store", required_argument, 0, 'S'},
+                                         {"tables", required_argument, 0, 'T'},
                                          {"zstd-level", required_argument, 0, 'z'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     tx_ingest_params p = TX_INGEST_PARAMS_DEFAULT;
+    p.tables_dir = getenv("TANXIAO_TABLES");
+    if (p.tables_dir && !*p.tables_dir)
+        p.tables_dir = NULL;
     long level = TX_ZSTD_LEVEL_DEFAULT;
     int c;
     optind = 1;
@@ -232,6 +238,9 @@ static int cmd_ingest(int argc, char **argv)
         switch (c) {
         case 'S':
             p.store_path = optarg;
+            break;
+        case 'T':
+            p.tables_dir = optarg;
             break;
         case 'z':
             if (parse_long(optarg, -50, 22, &level))

@@ -11,7 +11,9 @@
 #include "tanxiao.h"
 
 #include "csv.h"
+#include "inputs.h"
 #include "store.h"
+#include "tables.h"
 
 #include <dirent.h>
 #include <math.h>
@@ -89,64 +91,6 @@ static int report(rejects *r, const char *file, uint64_t line, int reason, const
 
 /* ---- catalogue files ---------------------------------------------------------------------- */
 
-static int field_present(const tx_csv_row *row, int col)
-{
-    if (col < 0 || (size_t)col >= row->nfields)
-        return 0;
-    const tx_field *f = &row->fields[col];
-    for (size_t i = 0; i < f->len; i++)
-        if (f->ptr[i] != ' ' && f->ptr[i] != '\t')
-            return 1;
-    return 0;
-}
-
-/* Trimmed view of a field. */
-static tx_field trimmed(const tx_csv_row *row, int col)
-{
-    tx_field f = row->fields[col];
-    while (f.len && (f.ptr[0] == ' ' || f.ptr[0] == '\t'))
-        f.ptr++, f.len--;
-    while (f.len && (f.ptr[f.len - 1] == ' ' || f.ptr[f.len - 1] == '\t'))
-        f.len--;
-    return f;
-}
-
-typedef struct {
-    tx_csv *csv;
-    const char *path;
-    int col[10];
-} in_file;
-
-static int open_in(const char *dir, const char *name, const char *const *cols,
-                   const uint8_t *req, size_t ncols, int optional, in_file *in, char *pathbuf,
-                   size_t cap, tx_err *err)
-{
-    snprintf(pathbuf, cap, "%s/%s", dir, name);
-    in->path = pathbuf;
-    in->csv = NULL;
-    if (optional) {
-        FILE *probe = fopen(pathbuf, "rb");
-        if (!probe)
-            return TX_ENOTFOUND;
-        fclose(probe);
-    }
-    int rc = tx_csv_open(pathbuf, &in->csv, err);
-    if (rc)
-        return rc;
-    size_t nunknown = 0;
-    char unknown[256] = "";
-    rc = tx_csv_header(in->csv, cols, req, ncols, in->col, &nunknown, unknown, sizeof unknown, err);
-    if (rc) {
-        tx_csv_free(in->csv);
-        in->csv = NULL;
-        return rc;
-    }
-    if (nunknown)
-        fprintf(stderr, "tanxiao: warning: %s: %zu unknown column(s) ignored: %s\n", pathbuf,
-                nunknown, unknown);
-    return TX_OK;
-}
-
 static int cmp_cstr(const void *a, const void *b)
 {
     return strcmp(*(const char *const *)a, *(const char *const *)b);
@@ -196,315 +140,161 @@ static int id_set_add(id_set *set, const char *id)
     return 0;
 }
 
-static int ingest_enterprises(const char *dir, tx_store *st, rejects *rj, tx_ingest_summary *s,
-                              tx_err *err)
+/* Parses one row into rec: TX_INPUT_OK or a reject reason; *id (may stay NULL) is the
+ * record's id for the duplicate check. */
+typedef int (*row_parser)(const tx_csv_row *row, const int *col, tx_store *st,
+                          const tx_tables *tables, void *rec, const char **detail,
+                          const char **id);
+
+static int parse_enterprise(const tx_csv_row *row, const int *col, tx_store *st,
+                            const tx_tables *tables, void *rec, const char **detail,
+                            const char **id)
 {
-    static const char *const cols[] = {"enterprise_id", "name", "industry_code", "district_code",
-                                       "land_area_mu", "above_scale", "cluster"};
-    static const uint8_t req[] = {1, 1, 1, 1, 0, 0, 0};
+    (void)st;
+    tx_enterprise *e = rec;
+    int r = tx_input_enterprise(row, col, tables, e, detail);
+    *id = e->id;
+    return r;
+}
+
+static int parse_meter(const tx_csv_row *row, const int *col, tx_store *st,
+                       const tx_tables *tables, void *rec, const char **detail, const char **id)
+{
+    (void)tables;
+    tx_meter *m = rec;
+    int r = tx_input_meter(row, col, m, detail);
+    *id = m->id;
+    if (r == TX_INPUT_OK && tx_store_find_enterprise(st, m->enterprise_id) < 0)
+        r = TX_REJECT_UNKNOWN_ENTERPRISE;
+    return r;
+}
+
+static int parse_event(const tx_csv_row *row, const int *col, tx_store *st,
+                       const tx_tables *tables, void *rec, const char **detail, const char **id)
+{
+    (void)tables;
+    tx_event *e = rec;
+    int r = tx_input_event(row, col, e, detail);
+    *id = NULL;
+    if (r == TX_INPUT_OK && tx_store_find_meter(st, e->meter_id) < 0)
+        r = TX_REJECT_UNKNOWN_METER;
+    return r;
+}
+
+/*
+ * Reads a catalogue file of the dataset into an array of records (owned by the caller,
+ * free()). A missing optional file gives no records. Rejected rows go to the report; a
+ * second row with the same id is rejected (the first stands).
+ */
+static int read_catalogue(const char *dir, const tx_input_columns *cols, int optional,
+                          size_t rec_size, row_parser parse, tx_store *st,
+                          const tx_tables *tables, rejects *rj, void **recs, size_t *nrecs,
+                          tx_err *err)
+{
     char path[1100];
-    in_file in;
-    int rc = open_in(dir, "enterprises.csv", cols, req, 7, 0, &in, path, sizeof path, err);
+    snprintf(path, sizeof path, "%s/%s", dir, cols->file);
+    *recs = NULL;
+    *nrecs = 0;
+    tx_csv *csv = NULL;
+    int rc = tx_csv_open(path, &csv, err);
+    if (rc == TX_ENOTFOUND && optional)
+        return TX_OK;
     if (rc)
         return rc;
-    size_t cap = 1024, n = 0;
-    tx_enterprise *es = malloc(cap * sizeof *es);
-    id_set seen = {0};
-    if (!es) {
-        rc = tx_err_set(err, TX_ENOMEM, "%s: out of memory", path);
-        goto out;
+    int col[16];
+    size_t nunknown = 0;
+    char unknown[256] = "";
+    rc = tx_input_header(csv, cols, col, &nunknown, unknown, sizeof unknown, err);
+    if (rc) {
+        tx_csv_free(csv);
+        return rc;
     }
+    if (nunknown)
+        fprintf(stderr, "tanxiao: warning: %s: %zu unknown column(s) ignored: %s\n", path,
+                nunknown, unknown);
+    size_t cap = 256, n = 0;
+    char *arr = malloc(cap * rec_size);
+    id_set seen = {0};
+    if (!arr)
+        rc = tx_err_set(err, TX_ENOMEM, "%s: out of memory", path);
     tx_csv_row row;
-    while ((rc = tx_csv_next(in.csv, &row, err)) == 1) {
+    while (!rc && (rc = tx_csv_next(csv, &row, err)) == 1) {
         rc = 0;
         if (n == cap) {
-            cap *= 2;
-            tx_enterprise *ne = realloc(es, cap * sizeof *es);
-            if (!ne) {
+            char *na = realloc(arr, 2 * cap * rec_size);
+            if (!na) {
                 rc = tx_err_set(err, TX_ENOMEM, "%s: out of memory", path);
-                goto out;
+                break;
             }
-            es = ne;
+            arr = na;
+            cap *= 2;
         }
-        tx_enterprise *e = &es[n];
-        memset(e, 0, sizeof *e);
-        int reason = -1;
-        for (int k = 0; k < 4 && reason < 0; k++)
-            if (!field_present(&row, in.col[k]))
-                reason = TX_REJECT_MISSING_FIELD;
-        if (reason < 0) {
-            tx_field id = trimmed(&row, in.col[0]), ind = trimmed(&row, in.col[2]),
-                     dist = trimmed(&row, in.col[3]);
-            if (!tx_uscc_valid(id.ptr, id.len))
-                reason = TX_REJECT_BAD_USCC;
-            else if (tx_industry_normalise(ind.ptr, ind.len, e->industry))
-                reason = TX_REJECT_BAD_INDUSTRY;
-            else if (tx_district_normalise(dist.ptr, dist.len, e->district))
-                reason = TX_REJECT_BAD_DISTRICT;
-            else if (!tx_field_copy(&row.fields[in.col[1]], e->name, sizeof e->name) ||
-                     (field_present(&row, in.col[6]) &&
-                      !tx_field_copy(&row.fields[in.col[6]], e->cluster, sizeof e->cluster)))
-                reason = TX_REJECT_TOO_LONG;
-            else
-                tx_field_copy(&id, e->id, sizeof e->id);
-        }
-        e->land_area_mu = NAN;
-        if (reason < 0 && field_present(&row, in.col[4])) {
-            const tx_field *f = &row.fields[in.col[4]];
-            if (tx_parse_double(f->ptr, f->len, &e->land_area_mu) || !isfinite(e->land_area_mu) ||
-                e->land_area_mu < 0)
-                reason = TX_REJECT_BAD_VALUE;
-        }
-        e->above_scale = 1;
-        if (reason < 0 && field_present(&row, in.col[5])) {
-            tx_field f = trimmed(&row, in.col[5]);
-            if (tx_field_is(&f, "0"))
-                e->above_scale = 0;
-            else if (!tx_field_is(&f, "1"))
-                reason = TX_REJECT_BAD_VALUE;
-        }
-        if (reason < 0) {
-            int dup = id_set_add(&seen, e->id);
+        const char *detail = NULL, *id = NULL;
+        int reason = parse(&row, col, st, tables, arr + n * rec_size, &detail, &id);
+        if (reason == TX_INPUT_OK && id) {
+            int dup = id_set_add(&seen, id);
             if (dup < 0) {
                 rc = tx_err_set(err, TX_ENOMEM, "%s: out of memory", path);
-                goto out;
+                break;
             }
             if (dup)
                 reason = TX_REJECT_DUPLICATE_ID;
         }
-        if (reason >= 0) {
-            if ((rc = report(rj, path, row.line, reason, NULL, &row, err)))
-                goto out;
+        if (reason != TX_INPUT_OK) {
+            rc = report(rj, path, row.line, reason, detail, &row, err);
             continue;
         }
         n++;
     }
-    if (rc < 0)
-        goto out;
-    size_t changed = 0, before = 0;
-    tx_store_enterprises(st, &before);
-    rc = tx_store_put_enterprises(st, es, n, &changed, err);
+    id_set_free(&seen);
+    tx_csv_free(csv);
+    if (rc < 0) {
+        free(arr);
+        return rc;
+    }
+    *recs = arr;
+    *nrecs = n;
+    return TX_OK;
+}
+
+static int ingest_catalogue(const char *dir, tx_store *st, const tx_tables *tables, rejects *rj,
+                            tx_ingest_summary *s, tx_err *err)
+{
+    void *recs = NULL;
+    size_t n = 0, before = 0, after = 0, changed = 0;
+    int rc = read_catalogue(dir, &tx_cols_enterprises, 0, sizeof(tx_enterprise), parse_enterprise,
+                            st, tables, rj, &recs, &n, err);
     if (!rc) {
-        size_t after = 0;
+        tx_store_enterprises(st, &before);
+        rc = tx_store_put_enterprises(st, recs, n, &changed, err);
         tx_store_enterprises(st, &after);
         s->enterprises_new += after - before;
         s->enterprises_changed += changed;
     }
-out:
-    id_set_free(&seen);
-    free(es);
-    tx_csv_free(in.csv);
-    return rc;
-}
-
-static int ingest_meters(const char *dir, tx_store *st, rejects *rj, tx_ingest_summary *s,
-                         tx_err *err)
-{
-    static const char *const cols[] = {"meter_id", "enterprise_id", "carrier", "unit",
-                                       "kind", "multiplier", "register_digits",
-                                       "interval_minutes", "capacity"};
-    static const uint8_t req[] = {1, 1, 1, 1, 1, 0, 0, 1, 0};
-    char path[1100];
-    in_file in;
-    int rc = open_in(dir, "meters.csv", cols, req, 9, 0, &in, path, sizeof path, err);
+    free(recs);
     if (rc)
         return rc;
-    size_t cap = 1024, n = 0;
-    tx_meter *ms = malloc(cap * sizeof *ms);
-    id_set seen = {0};
-    if (!ms) {
-        rc = tx_err_set(err, TX_ENOMEM, "%s: out of memory", path);
-        goto out;
-    }
-    tx_csv_row row;
-    while ((rc = tx_csv_next(in.csv, &row, err)) == 1) {
-        rc = 0;
-        if (n == cap) {
-            size_t ncap = cap * 2;
-            tx_meter *nm = realloc(ms, ncap * sizeof *ms);
-            if (!nm) {
-                rc = tx_err_set(err, TX_ENOMEM, "%s: out of memory", path);
-                goto out;
-            }
-            ms = nm;
-            cap = ncap;
-        }
-        tx_meter *m = &ms[n];
-        memset(m, 0, sizeof *m);
-        m->multiplier = 1.0;
-        m->capacity = NAN;
-        int reason = -1;
-        const char *detail = NULL;
-        for (int k = 0; k < 5 && reason < 0; k++)
-            if (!field_present(&row, in.col[k]))
-                reason = TX_REJECT_MISSING_FIELD;
-        if (reason < 0 && !field_present(&row, in.col[7]))
-            reason = TX_REJECT_MISSING_FIELD;
-        if (reason < 0) {
-            tx_field id = trimmed(&row, in.col[0]), eid = trimmed(&row, in.col[1]),
-                     car = trimmed(&row, in.col[2]), unit = trimmed(&row, in.col[3]),
-                     kind = trimmed(&row, in.col[4]);
-            int c = tx_carrier_parse(car.ptr, car.len), u = tx_unit_parse(unit.ptr, unit.len);
-            int64_t iv = 0;
-            tx_field ivf = trimmed(&row, in.col[7]);
-            if (!tx_field_copy(&id, m->id, sizeof m->id))
-                reason = TX_REJECT_TOO_LONG;
-            else if (!tx_field_copy(&eid, m->enterprise_id, sizeof m->enterprise_id) ||
-                     tx_store_find_enterprise(st, m->enterprise_id) < 0)
-                reason = TX_REJECT_UNKNOWN_ENTERPRISE;
-            else if (c < 0)
-                reason = TX_REJECT_BAD_CARRIER;
-            else if (u < 0 || !tx_unit_fits_carrier(u, c))
-                reason = TX_REJECT_BAD_UNIT;
-            else if (!tx_field_is(&kind, "cumulative") && !tx_field_is(&kind, "interval"))
-                reason = TX_REJECT_BAD_KIND;
-            else if (tx_parse_int64(ivf.ptr, ivf.len, &iv) || tx_store_grid_of((int)iv) < 0)
-                reason = TX_REJECT_BAD_INTERVAL;
-            else {
-                m->carrier = (uint8_t)c;
-                m->unit = (uint8_t)u;
-                m->kind = tx_field_is(&kind, "cumulative") ? TX_KIND_CUMULATIVE : TX_KIND_INTERVAL;
-                m->interval_minutes = (uint16_t)iv;
-            }
-        }
-        if (reason < 0 && field_present(&row, in.col[5])) {
-            const tx_field *f = &row.fields[in.col[5]];
-            if (tx_parse_double(f->ptr, f->len, &m->multiplier) || !isfinite(m->multiplier) ||
-                m->multiplier <= 0)
-                reason = TX_REJECT_BAD_MULTIPLIER;
-        }
-        if (reason < 0 && field_present(&row, in.col[6])) {
-            const tx_field *f = &row.fields[in.col[6]];
-            int64_t d;
-            if (tx_parse_int64(f->ptr, f->len, &d) || d < 1 || d > 15)
-                reason = TX_REJECT_BAD_VALUE, detail = "register_digits must be 1..15";
-            else
-                m->register_digits = (uint8_t)d;
-        }
-        if (reason < 0 && field_present(&row, in.col[8])) {
-            const tx_field *f = &row.fields[in.col[8]];
-            if (tx_parse_double(f->ptr, f->len, &m->capacity) || !isfinite(m->capacity) ||
-                m->capacity <= 0)
-                reason = TX_REJECT_BAD_VALUE, detail = "capacity must be > 0";
-        }
-        if (reason < 0) {
-            int dup = id_set_add(&seen, m->id);
-            if (dup < 0) {
-                rc = tx_err_set(err, TX_ENOMEM, "%s: out of memory", path);
-                goto out;
-            }
-            if (dup)
-                reason = TX_REJECT_DUPLICATE_ID;
-        }
-        if (reason >= 0) {
-            if ((rc = report(rj, path, row.line, reason, detail, &row, err)))
-                goto out;
-            continue;
-        }
-        n++;
-    }
-    if (rc < 0)
-        goto out;
-    size_t changed = 0, before = 0, after = 0;
-    tx_store_meters(st, &before);
-    rc = tx_store_put_meters(st, ms, n, &changed, err);
+    rc = read_catalogue(dir, &tx_cols_meters, 0, sizeof(tx_meter), parse_meter, st, tables, rj,
+                        &recs, &n, err);
     if (!rc) {
+        tx_store_meters(st, &before);
+        rc = tx_store_put_meters(st, recs, n, &changed, err);
         tx_store_meters(st, &after);
         s->meters_new += after - before;
         s->meters_changed += changed;
     }
-out:
-    id_set_free(&seen);
-    free(ms);
-    tx_csv_free(in.csv);
-    return rc;
-}
-
-static int ingest_events(const char *dir, tx_store *st, rejects *rj, tx_ingest_summary *s,
-                         tx_err *err)
-{
-    static const char *const cols[] = {"meter_id", "timestamp", "event", "old_reading",
-                                       "new_reading", "new_multiplier"};
-    static const uint8_t req[] = {1, 1, 1, 0, 0, 0};
-    char path[1100];
-    in_file in;
-    int rc = open_in(dir, "meter_events.csv", cols, req, 6, 1, &in, path, sizeof path, err);
-    if (rc == TX_ENOTFOUND)
-        return TX_OK; /* optional file */
+    free(recs);
     if (rc)
         return rc;
-    size_t cap = 256, n = 0;
-    tx_event *ev = malloc(cap * sizeof *ev);
-    if (!ev) {
-        tx_csv_free(in.csv);
-        return tx_err_set(err, TX_ENOMEM, "%s: out of memory", path);
-    }
-    tx_csv_row row;
-    while ((rc = tx_csv_next(in.csv, &row, err)) == 1) {
-        rc = 0;
-        if (n == cap) {
-            tx_event *ne = realloc(ev, 2 * cap * sizeof *ev);
-            if (!ne) {
-                rc = tx_err_set(err, TX_ENOMEM, "%s: out of memory", path);
-                break;
-            }
-            ev = ne;
-            cap *= 2;
-        }
-        tx_event *e = &ev[n];
-        memset(e, 0, sizeof *e);
-        e->old_reading = e->new_reading = e->new_multiplier = NAN;
-        int reason = -1;
-        const char *detail = NULL;
-        for (int k = 0; k < 3 && reason < 0; k++)
-            if (!field_present(&row, in.col[k]))
-                reason = TX_REJECT_MISSING_FIELD;
-        if (reason < 0) {
-            tx_field id = trimmed(&row, in.col[0]), kind = trimmed(&row, in.col[2]);
-            const tx_field *ts = &row.fields[in.col[1]];
-            if (!tx_field_copy(&id, e->meter_id, sizeof e->meter_id) ||
-                tx_store_find_meter(st, e->meter_id) < 0)
-                reason = TX_REJECT_UNKNOWN_METER;
-            else if (tx_parse_timestamp(ts->ptr, ts->len, &e->t))
-                reason = TX_REJECT_BAD_TIMESTAMP;
-            else if (tx_field_is(&kind, "replace"))
-                e->type = TX_EVENT_REPLACE;
-            else if (tx_field_is(&kind, "multiplier"))
-                e->type = TX_EVENT_MULTIPLIER;
-            else
-                reason = TX_REJECT_BAD_EVENT, detail = "event must be replace or multiplier";
-        }
-        double *dst[] = {&e->old_reading, &e->new_reading, &e->new_multiplier};
-        for (int k = 0; k < 3 && reason < 0; k++) {
-            if (!field_present(&row, in.col[3 + k]))
-                continue;
-            const tx_field *f = &row.fields[in.col[3 + k]];
-            if (tx_parse_double(f->ptr, f->len, dst[k]) || !isfinite(*dst[k]))
-                reason = TX_REJECT_BAD_NUMBER;
-        }
-        if (reason < 0 && e->type == TX_EVENT_REPLACE &&
-            (!isfinite(e->old_reading) || !isfinite(e->new_reading)))
-            reason = TX_REJECT_BAD_EVENT, detail = "replace needs old_reading and new_reading";
-        if (reason < 0 && e->type == TX_EVENT_MULTIPLIER && !(e->new_multiplier > 0))
-            reason = TX_REJECT_BAD_EVENT, detail = "multiplier needs new_multiplier > 0";
-        if (reason >= 0) {
-            if ((rc = report(rj, path, row.line, reason, detail, &row, err)))
-                break;
-            continue;
-        }
-        n++;
-    }
-    if (rc >= 0) {
-        size_t changed = 0, before = 0, after = 0;
+    rc = read_catalogue(dir, &tx_cols_events, 1, sizeof(tx_event), parse_event, st, tables, rj,
+                        &recs, &n, err);
+    if (!rc) {
         tx_store_events(st, &before);
-        rc = tx_store_put_events(st, ev, n, &changed, err);
-        if (!rc) {
-            tx_store_events(st, &after);
-            s->events_new += after - before;
-        }
+        rc = tx_store_put_events(st, recs, n, &changed, err);
+        tx_store_events(st, &after);
+        s->events_new += after - before;
     }
-    free(ev);
-    tx_csv_free(in.csv);
+    free(recs);
     return rc;
 }
 
@@ -663,17 +453,15 @@ static void batch_free(batch *b)
 static int read_readings_file(const char *path, tx_store *st, batch *b, rejects *rj,
                               tx_ingest_summary *s, tx_err *err)
 {
-    static const char *const cols[] = {"meter_id", "timestamp", "value", "quality"};
-    static const uint8_t req[] = {1, 1, 1, 0};
     tx_csv *csv = NULL;
     int rc = tx_csv_open(path, &csv, err);
     if (rc)
         return rc;
     s->bytes += tx_csv_size(csv);
-    int col[4];
+    int col[8];
     size_t nunknown = 0;
     char unknown[256] = "";
-    rc = tx_csv_header(csv, cols, req, 4, col, &nunknown, unknown, sizeof unknown, err);
+    rc = tx_input_header(csv, &tx_cols_readings, col, &nunknown, unknown, sizeof unknown, err);
     if (rc) {
         tx_csv_free(csv);
         return rc;
@@ -695,64 +483,41 @@ static int read_readings_file(const char *path, tx_store *st, batch *b, rejects 
     const uint16_t file = (uint16_t)b->nfiles++;
     size_t n_meters = 0;
     const tx_meter *meters = tx_store_meters(st, &n_meters);
-    /* The meter of the previous row: files usually hold a meter's rows together. */
+    /* The meter of the previous row: files usually hold a meter's rows together, so most
+     * rows skip the lookup. */
     long last_meter = -1;
     char last_id[TX_METER_ID_CAP] = "";
     tx_csv_row row;
     while ((rc = tx_csv_next(csv, &row, err)) == 1) {
         rc = 0;
         s->rows++;
-        int reason = -1;
-        if (!field_present(&row, col[0]) || !field_present(&row, col[1]) ||
-            !field_present(&row, col[2]))
-            reason = row.nfields < 3 ? TX_REJECT_TOO_FEW_FIELDS : TX_REJECT_MISSING_FIELD;
+        tx_reading_row r;
+        int reason = tx_input_reading(&row, col, &r);
         long m = -1;
-        int64_t t = 0, slot = 0;
-        double v = 0;
-        uint8_t q = 0;
-        if (reason < 0) {
-            tx_field id = trimmed(&row, col[0]);
-            if (id.len < sizeof last_id && strncmp(last_id, id.ptr, id.len) == 0 &&
-                last_id[id.len] == '\0') {
+        int64_t slot = 0;
+        if (reason == TX_INPUT_OK) {
+            const tx_field *id = &r.meter_id;
+            if (id->len < sizeof last_id && memcmp(last_id, id->ptr, id->len) == 0 &&
+                last_id[id->len] == '\0') {
                 m = last_meter;
             } else {
                 char idbuf[TX_METER_ID_CAP];
-                if (tx_field_copy(&id, idbuf, sizeof idbuf))
+                if (tx_field_copy(id, idbuf, sizeof idbuf))
                     m = tx_store_find_meter(st, idbuf);
                 if (m >= 0) {
                     memcpy(last_id, idbuf, sizeof last_id);
                     last_meter = m;
                 }
             }
-            const tx_field *ts = &row.fields[col[1]], *vf = &row.fields[col[2]];
             if (m < 0)
                 reason = TX_REJECT_UNKNOWN_METER;
-            else if (tx_parse_timestamp(ts->ptr, ts->len, &t))
-                reason = TX_REJECT_BAD_TIMESTAMP;
-            else if (t < TX_EPOCH_UNIX)
-                reason = TX_REJECT_BEFORE_EPOCH;
-            else if (tx_store_slot(t, meters[m].interval_minutes, &slot))
+            else if (tx_store_slot(r.t, meters[m].interval_minutes, &slot))
                 reason = TX_REJECT_OFF_GRID;
-            else if (tx_parse_double(vf->ptr, vf->len, &v))
-                reason = TX_REJECT_BAD_NUMBER;
-            else if (!isfinite(v))
-                reason = TX_REJECT_NOT_FINITE;
-            else if (v < 0)
+            else if (r.value < 0)
                 reason = meters[m].kind == TX_KIND_INTERVAL ? TX_REJECT_NEGATIVE_INTERVAL
                                                             : TX_REJECT_BAD_VALUE;
         }
-        if (reason < 0 && field_present(&row, col[3])) {
-            tx_field qf = trimmed(&row, col[3]);
-            if (tx_field_is(&qf, "0"))
-                q = 0;
-            else if (tx_field_is(&qf, "1"))
-                q = 1;
-            else if (tx_field_is(&qf, "2"))
-                q = 2;
-            else
-                reason = TX_REJECT_BAD_QUALITY;
-        }
-        if (reason >= 0) {
+        if (reason != TX_INPUT_OK) {
             if ((rc = report(rj, path, row.line, reason, NULL, &row, err)))
                 break;
             continue;
@@ -770,13 +535,13 @@ static int read_readings_file(const char *path, tx_store *st, batch *b, rejects 
         b->rd[b->n++] = (reading){
             .slot = slot,
             .window = slot / (int64_t)tx_store_chunk_slots(meters[m].interval_minutes),
-            .value = v,
+            .value = r.value,
             .seq = b->seq++,
             .row = meters[m].row,
             .line = row.line > UINT32_MAX ? UINT32_MAX : (uint32_t)row.line,
             .file = file,
             .grid = (uint8_t)tx_store_grid_of(meters[m].interval_minutes),
-            .quality = q,
+            .quality = r.quality,
         };
     }
     tx_csv_free(csv);
@@ -828,15 +593,18 @@ int tx_ingest(const tx_ingest_params *p, tx_ingest_summary *s, tx_err *err)
     rejects rj = {NULL, "", s};
     snprintf(rj.path, sizeof rj.path, "%s.rejects.csv", p->store_path);
     remove(rj.path); /* the report describes this ingest only */
-    tx_store *st = NULL;
-    int rc = tx_store_open(p->store_path, 1, p->zstd_level, &st, err);
+    tx_tables tables;
+    int rc = tx_tables_load(p->tables_dir ? p->tables_dir : TANXIAO_TABLES_DIR, &tables, err);
     if (rc)
         return rc;
+    tx_store *st = NULL;
+    if ((rc = tx_store_open(p->store_path, 1, p->zstd_level, &st, err))) {
+        tx_tables_destroy(&tables);
+        return rc;
+    }
     char **files = NULL;
     size_t nfiles = 0;
-    if (!(rc = ingest_enterprises(p->dataset_dir, st, &rj, s, err)) &&
-        !(rc = ingest_meters(p->dataset_dir, st, &rj, s, err)) &&
-        !(rc = ingest_events(p->dataset_dir, st, &rj, s, err)) &&
+    if (!(rc = ingest_catalogue(p->dataset_dir, st, &tables, &rj, s, err)) &&
         !(rc = tx_store_flush(st, err)) &&
         !(rc = list_reading_files(p->dataset_dir, &files, &nfiles, err))) {
         batch bt;
@@ -859,6 +627,7 @@ int tx_ingest(const tx_ingest_params *p, tx_ingest_summary *s, tx_err *err)
     for (size_t i = 0; i < nfiles; i++)
         free(files[i]);
     free(files);
+    tx_tables_destroy(&tables);
     tx_err cerr;
     int crc = tx_store_close(st, &cerr);
     if (!rc && crc)

@@ -11,6 +11,7 @@
 
 #include "csv.h"
 #include "h5io.h"
+#include "inputs.h"
 #include "method.h"
 #include "results.h"
 #include "store.h"
@@ -62,22 +63,6 @@ static void fin_init(fin_year *f)
         f->month[m] = NAN;
 }
 
-/* Parses "2025" or "2025-03" into year and month (0 for the year). */
-static int parse_fin_period(const tx_field *f, int *year, int *month)
-{
-    int64_t y, m = 0;
-    if (f->len == 4)
-        return tx_parse_int64(f->ptr, 4, &y) || y < 1900 || y > 2200
-                   ? TX_EPARSE
-                   : (*year = (int)y, *month = 0, TX_OK);
-    if (f->len != 7 || f->ptr[4] != '-' || tx_parse_int64(f->ptr, 4, &y) ||
-        tx_parse_int64(f->ptr + 5, 2, &m) || m < 1 || m > 12 || y < 1900 || y > 2200)
-        return TX_EPARSE;
-    *year = (int)y;
-    *month = (int)m;
-    return TX_OK;
-}
-
 static int load_financials(const char *dir, tx_store *st, size_t ne, financials *fin,
                            tx_err *err)
 {
@@ -94,57 +79,48 @@ static int load_financials(const char *dir, tx_store *st, size_t ne, financials 
     tx_csv *csv = NULL;
     if ((rc = tx_csv_open(path, &csv, err)))
         return rc;
-    const char *names[] = {"enterprise_id", "period", "value_added"};
-    const uint8_t req[] = {1, 1, 1};
-    int col[3];
-    size_t nunknown = 0;
-    rc = tx_csv_header(csv, names, req, 3, col, &nunknown, NULL, 0, err);
+    int col[16];
+    rc = tx_input_header(csv, &tx_cols_financials, col, NULL, NULL, 0, err);
     tx_csv_row row;
     while (!rc && (rc = tx_csv_next(csv, &row, err)) == 1) {
         rc = 0;
         fin->nrows++;
-        const char *why = NULL;
-        int year = 0, month = 0;
-        double va = NAN;
+        tx_financial_row f;
+        const char *detail = NULL;
+        int reason = tx_input_financial(&row, col, &f, &detail);
         long e = -1;
-        char id[TX_USCC_LEN + 2];
-        if (row.nfields <= (size_t)col[0] || row.nfields <= (size_t)col[1] ||
-            row.nfields <= (size_t)col[2])
-            why = "too few fields";
-        else if (!tx_field_copy(&row.fields[col[0]], id, sizeof id) ||
-                 (e = tx_store_find_enterprise(st, id)) < 0)
-            why = "unknown enterprise";
-        else if (parse_fin_period(&row.fields[col[1]], &year, &month))
-            why = "bad period (YYYY or YYYY-MM)";
-        else if (tx_parse_double(row.fields[col[2]].ptr, row.fields[col[2]].len, &va) ||
-                 !isfinite(va))
-            why = "value_added is not a number";
-        if (why) {
-            if (e < 0 && why[0] == 'u')
+        if (reason == TX_INPUT_OK && (e = tx_store_find_enterprise(st, f.enterprise_id)) < 0)
+            reason = TX_REJECT_UNKNOWN_ENTERPRISE;
+        if (reason != TX_INPUT_OK) {
+            if (reason == TX_REJECT_UNKNOWN_ENTERPRISE)
                 fin->unknown_enterprise++;
             else
                 fin->rejected++;
             if (fin->rejected + fin->unknown_enterprise <= 5)
-                fprintf(stderr, "tanxiao: warning: %s:%llu: %s; row ignored\n", path,
-                        (unsigned long long)row.line, why);
+                fprintf(stderr, "tanxiao: warning: %s:%llu: %s%s%s; row ignored\n", path,
+                        (unsigned long long)row.line, tx_reject_message(reason),
+                        detail ? ": " : "", detail ? detail : "");
             continue;
         }
         for (int k = 0; k < 2; k++) {
-            if (fin->years[k] != year || (k == 1 && fin->years[1] == fin->years[0]))
+            if (fin->years[k] != f.year || (k == 1 && fin->years[1] == fin->years[0]))
                 continue;
-            fin_year *f = &fin->rows[(size_t)e * 2 + (size_t)k];
-            if (month == 0) {
-                fin->replaced += f->has_annual;
-                f->annual = va;
-                f->has_annual = 1;
+            fin_year *fy = &fin->rows[(size_t)e * 2 + (size_t)k];
+            if (f.month == 0) {
+                fin->replaced += fy->has_annual;
+                fy->annual = f.value_added;
+                fy->has_annual = 1;
             } else {
-                fin->replaced += (f->month_mask >> (month - 1)) & 1u;
-                f->month[month - 1] = va;
-                f->month_mask |= (uint16_t)(1u << (month - 1));
+                fin->replaced += (fy->month_mask >> (f.month - 1)) & 1u;
+                fy->month[f.month - 1] = f.value_added;
+                fy->month_mask |= (uint16_t)(1u << (f.month - 1));
             }
         }
     }
     tx_csv_free(csv);
+    if (rc >= 0 && fin->rejected + fin->unknown_enterprise > 5)
+        fprintf(stderr, "tanxiao: warning: %s: %llu rows ignored in all\n", path,
+                (unsigned long long)(fin->rejected + fin->unknown_enterprise));
     return rc < 0 ? rc : TX_OK;
 }
 
@@ -169,47 +145,40 @@ typedef struct {
     uint64_t checksum, bytes;
 } deflators;
 
-static int load_deflators(const char *dir, const int years[2], deflators *d, tx_err *err)
+static int load_deflators(const char *dir, const int years[2], deflators *dfl, tx_err *err)
 {
     for (int i = 0; i < 100; i++)
-        d->index[i][0] = d->index[i][1] = NAN;
+        dfl->index[i][0] = dfl->index[i][1] = NAN;
     char path[1100];
     snprintf(path, sizeof path, "%s/deflators.csv", dir);
     FILE *probe = fopen(path, "rb");
     if (!probe)
         return TX_OK; /* optional */
     fclose(probe);
-    d->present = 1;
-    int rc = tx_file_checksum(path, &d->checksum, &d->bytes, err);
+    dfl->present = 1;
+    int rc = tx_file_checksum(path, &dfl->checksum, &dfl->bytes, err);
     if (rc)
         return rc;
     tx_csv *csv = NULL;
     if ((rc = tx_csv_open(path, &csv, err)))
         return rc;
-    const char *names[] = {"industry_division", "year", "price_index"};
-    const uint8_t req[] = {1, 1, 1};
-    int col[3];
-    rc = tx_csv_header(csv, names, req, 3, col, NULL, NULL, 0, err);
+    int col[16];
+    rc = tx_input_header(csv, &tx_cols_deflators, col, NULL, NULL, 0, err);
     tx_csv_row row;
     while (!rc && (rc = tx_csv_next(csv, &row, err)) == 1) {
         rc = 0;
-        int64_t div, year;
-        double idx;
-        if (row.nfields <= (size_t)col[0] || row.nfields <= (size_t)col[1] ||
-            row.nfields <= (size_t)col[2] ||
-            tx_parse_int64(row.fields[col[0]].ptr, row.fields[col[0]].len, &div) ||
-            tx_parse_int64(row.fields[col[1]].ptr, row.fields[col[1]].len, &year) ||
-            tx_parse_double(row.fields[col[2]].ptr, row.fields[col[2]].len, &idx) ||
-            div < 1 || div > 99 || !isfinite(idx) || idx <= 0) {
-            rc = tx_err_set(err, TX_EPARSE,
-                            "%s:%llu: bad deflator row (industry_division 01-99, year, "
-                            "price_index > 0)",
-                            path, (unsigned long long)row.line);
+        tx_deflator_row d;
+        const char *detail = NULL;
+        int reason = tx_input_deflator(&row, col, &d, &detail);
+        if (reason != TX_INPUT_OK) {
+            /* A price index feeds every reduction of its division: refuse, don't guess. */
+            rc = tx_err_set(err, TX_EPARSE, "%s:%llu: %s%s%s", path, (unsigned long long)row.line,
+                            tx_reject_message(reason), detail ? ": " : "", detail ? detail : "");
             break;
         }
         for (int k = 0; k < 2; k++)
-            if (year == years[k])
-                d->index[div][k] = idx;
+            if (d.year == years[k])
+                dfl->index[d.division][k] = d.price_index;
     }
     tx_csv_free(csv);
     return rc < 0 ? rc : TX_OK;

@@ -206,6 +206,7 @@ const char *tx_reject_name(int reason);
 typedef struct {
     const char *dataset_dir;
     const char *store_path;
+    const char *tables_dir; /* NULL: the built-in default (industry divisions) */
     int zstd_level;
     tx_progress_fn progress; /* may be NULL */
     void *progress_arg;

@@ -531,7 +531,7 @@ static void test_series_quantised(void **state)
             if (isnan(x))
                 continue;
             assert_true(x >= 0);
-            if (fabs(x * 100.0 - (double)hundredths(x)) > 1e-6)
+            if ((double)hundredths(x) / 100.0 != x)
                 fail_msg("%s: %.17g is not a multiple of 0.01", mt[m].id, x);
         }
         assert_true(est < 10);
