@@ -1119,8 +1119,10 @@ done:
 /* Per-meter offsets into the sorted runs and duplicates. */
 static void index_runs(txg_city *c)
 {
-    qsort(c->runs, c->nruns, sizeof *c->runs, cmp_run);
-    qsort(c->dups, c->ndups, sizeof *c->dups, cmp_dup);
+    if (c->nruns)
+        qsort(c->runs, c->nruns, sizeof *c->runs, cmp_run);
+    if (c->ndups)
+        qsort(c->dups, c->ndups, sizeof *c->dups, cmp_dup);
     for (size_t k = c->nruns; k-- > 0;) {
         txg_meter_gen *g = &c->gen[c->runs[k].meter];
         if (c->runs[k].kind == TXG_RUN_MISSING) {
@@ -1207,7 +1209,8 @@ static int finish_registers(builder *b)
             }
         }
     }
-    qsort(c->faults, c->nfaults, sizeof *c->faults, cmp_fault);
+    if (c->nfaults)
+        qsort(c->faults, c->nfaults, sizeof *c->faults, cmp_fault);
     return TX_OK;
 }
 

@@ -121,6 +121,7 @@ static int cmd_generate(int argc, char **argv)
         {"threads", required_argument, 0, 't'},     {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
     txg_params p = TXG_PARAMS_DEFAULT;
+    p.n_enterprises = 2000; /* the default main job's city */
     const char *store = NULL;
     long v, level = TX_ZSTD_LEVEL_DEFAULT;
     int c;

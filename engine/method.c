@@ -208,12 +208,12 @@ static void patch_replacement(const double *vals, size_t n, size_t seg_first,
     }
 }
 
-void tx_method_meter_period(int kind, const double *vals, size_t n, int64_t t0, int64_t step_s,
-                            double multiplier, double unit_factor, double modulus,
-                            double rollover_min, const tx_event *ev, size_t nev,
-                            double *delta, uint8_t *valid, tx_meter_period *out)
+/* Deltas of a meter over the period, events applied; sets nexpected, leaves the total. */
+static void meter_deltas(int kind, const double *vals, size_t n, int64_t t0, int64_t step_s,
+                         double multiplier, double unit_factor, double modulus,
+                         double rollover_min, const tx_event *ev, size_t nev, double *delta,
+                         uint8_t *valid, tx_meter_period *out)
 {
-    memset(out, 0, sizeof *out);
     if (kind == TX_KIND_INTERVAL) {
         interval_period(vals, n, t0, step_s, multiplier, unit_factor, ev, nev, delta, valid,
                         out);
@@ -282,7 +282,171 @@ void tx_method_meter_period(int kind, const double *vals, size_t n, int64_t t0, 
         }
         out->nexpected = n > 1 ? n - 1 : 0;
     }
-    size_t nint = (size_t)out->nexpected;
-    size_t edge[2] = {0, nint};
-    txk_binned_sum(delta, valid, edge, 1, &out->total, &out->nvalid);
+}
+
+/* 1 when a replacement event lies in (ta, tb]. */
+static int replaced_between(const tx_event *ev, size_t nev, int64_t ta, int64_t tb)
+{
+    for (size_t e = 0; e < nev; e++)
+        if (ev[e].type == TX_EVENT_REPLACE && ev[e].t >= ta && ev[e].t < tb)
+            return 1;
+    return 0;
+}
+
+/*
+ * Single spikes (METHOD.md section 8): at each descent r[b] < r[a] between consecutive
+ * present readings that is neither a rollover nor a replacement, reading a is dropped when
+ * its removal leaves r[c] <= r[b] (c the present reading before a), or reading b when its
+ * removal leaves r[a] <= r[d] (d the one after b); when both would do, the one further
+ * from the midpoint of its neighbours goes. r is modified; returns the number dropped.
+ */
+static uint32_t drop_spikes(double *r, size_t n, const tx_meter_spec *sp, const tx_event *ev,
+                            size_t nev)
+{
+    uint32_t dropped = 0;
+    long c = -1, a = -1; /* the two latest present readings before b */
+    for (size_t b = 0; b < n; b++) {
+        if (!isfinite(r[b]))
+            continue;
+        if (a >= 0 && r[b] < r[a]) {
+            double drop = r[a] - r[b];
+            int rollover = sp->modulus > 0 && drop >= sp->rollover_min;
+            if (!rollover && !replaced_between(ev, nev, sp->t0 + a * sp->step_s,
+                                               sp->t0 + (int64_t)b * sp->step_s)) {
+                long d = -1;
+                for (size_t k = b + 1; k < n; k++)
+                    if (isfinite(r[k])) {
+                        d = (long)k;
+                        break;
+                    }
+                int cand_a = c >= 0 && r[c] <= r[b];
+                int cand_b = d >= 0 && r[a] <= r[d];
+                if (cand_a && cand_b) {
+                    double dev_a = fabs(r[a] - 0.5 * (r[c] + r[b]));
+                    double dev_b = fabs(r[b] - 0.5 * (r[a] + r[d]));
+                    cand_a = dev_a >= dev_b;
+                    cand_b = !cand_a;
+                }
+                if (cand_a) {
+                    r[a] = NAN;
+                    dropped++;
+                    a = (long)b; /* c stays the reading before the dropped one */
+                    continue;
+                }
+                if (cand_b) {
+                    r[b] = NAN;
+                    dropped++;
+                    continue; /* a and c stay */
+                }
+            }
+        }
+        c = a;
+        a = (long)b;
+    }
+    return dropped;
+}
+
+/* The k-th smallest of x[0..n) (quickselect with a three-way partition, since meter
+ * steps repeat the same values often; reorders x). */
+static double select_kth(double *x, size_t n, size_t k)
+{
+    size_t lo = 0, hi = n; /* the k-th lies in [lo, hi) */
+    while (hi - lo > 1) {
+        double a = x[lo], b = x[lo + (hi - lo) / 2], c = x[hi - 1];
+        double p = a < b ? (b < c ? b : (a < c ? c : a)) : (a < c ? a : (b < c ? c : b));
+        size_t lt = lo, i = lo, gt = hi;
+        while (i < gt) {
+            double t = x[i];
+            if (t < p) {
+                x[i++] = x[lt];
+                x[lt++] = t;
+            } else if (t > p) {
+                x[i] = x[--gt];
+                x[gt] = t;
+            } else {
+                i++;
+            }
+        }
+        if (k < lt)
+            hi = lt;
+        else if (k >= gt)
+            lo = gt;
+        else
+            return p;
+    }
+    return x[lo];
+}
+
+/* Excludes steps above the physical maximum: capacity per step, or median_factor times the
+ * median positive measured step. A bridged delta spans its gap's steps. */
+static void drop_implausible(const tx_meter_spec *sp, double *delta, uint8_t *valid, size_t m,
+                             double *work, tx_meter_period *out)
+{
+    double limit = sp->capacity;
+    if (!(limit > 0)) {
+        if (!(sp->median_factor > 0))
+            return;
+        size_t np = 0;
+        for (size_t i = 0; i < m; i++)
+            if (valid[i] && delta[i] > 0)
+                work[np++] = delta[i];
+        if (np == 0)
+            return;
+        limit = sp->median_factor * select_kth(work, np, np / 2);
+    }
+    size_t nan_run = 0;
+    for (size_t i = 0; i < m; i++) {
+        if (!isfinite(delta[i])) {
+            nan_run++;
+            continue;
+        }
+        double span = valid[i] ? 1.0 : (double)(nan_run + 1);
+        nan_run = 0;
+        if (delta[i] > limit * span) {
+            delta[i] = NAN;
+            valid[i] = 0;
+            out->implausible++;
+        }
+    }
+}
+
+void tx_method_meter_period(const tx_meter_spec *sp, const double *vals, size_t n,
+                            const tx_event *ev, size_t nev, tx_meter_scratch *sc,
+                            tx_meter_period *out)
+{
+    memset(out, 0, sizeof *out);
+    const double *v = vals;
+    if (sp->kind == TX_KIND_CUMULATIVE && n >= 3) {
+        /* Spikes show as descents; most meters have none, so look before copying. */
+        int descent = 0;
+        double last = NAN;
+        for (size_t k = 0; k < n && !descent; k++)
+            if (isfinite(vals[k])) {
+                descent = vals[k] < last;
+                last = vals[k];
+            }
+        if (descent) {
+            memcpy(sc->work, vals, n * sizeof *vals);
+            out->spikes = drop_spikes(sc->work, n, sp, ev, nev);
+            v = sc->work;
+        }
+    }
+    meter_deltas(sp->kind, v, n, sp->t0, sp->step_s, sp->multiplier, sp->unit_factor,
+                 sp->modulus, sp->rollover_min, ev, nev, sc->delta, sc->valid, out);
+    size_t m = (size_t)out->nexpected;
+    drop_implausible(sp, sc->delta, sc->valid, m, sc->work, out);
+    if (sp->stuck_steps > 0) {
+        size_t run = 0;
+        for (size_t i = 0; i <= m; i++) {
+            if (i < m && sc->valid[i] && sc->delta[i] == 0) {
+                run++;
+                continue;
+            }
+            if (run >= sp->stuck_steps)
+                out->stuck_intervals += (uint32_t)run;
+            run = 0;
+        }
+    }
+    size_t edge[2] = {0, m};
+    txk_binned_sum(sc->delta, sc->valid, edge, 1, &out->total, &out->nvalid);
 }

@@ -96,26 +96,51 @@ typedef struct {
     uint64_t nexpected; /* intervals in the period */
     txk_delta_stats st; /* rollovers, quarantined negatives, bridged gaps */
     uint32_t replacements, multiplier_changes;
-    uint32_t unsplit; /* replacements whose consumption could not be split (reading missing) */
+    uint32_t unsplit;   /* replacements whose consumption could not be split */
+    uint32_t spikes;    /* single register readings dropped (their removal restored order) */
+    uint32_t implausible;     /* deltas / values above the physical maximum, excluded */
+    uint32_t stuck_intervals; /* zero-consumption intervals in runs of stuck_steps or more */
 } tx_meter_period;
+
+/* What the computation needs to know of a meter and of the run's policy. */
+typedef struct {
+    int kind;            /* TX_KIND_CUMULATIVE or TX_KIND_INTERVAL */
+    int64_t t0;          /* instant of vals[0] (cumulative) or label of vals[0] (interval) */
+    int64_t step_s;      /* grid step in seconds */
+    double multiplier;   /* meters.csv multiplier (events may change it) */
+    double unit_factor;  /* meter unit -> canonical unit */
+    double modulus;      /* 10^register_digits, or 0 */
+    double rollover_min; /* a drop of at least this is a rollover (0.9 x modulus) */
+    double capacity;     /* most consumption per step, canonical unit after multiplier; NaN
+                            when the meter has no capacity (then median_factor applies) */
+    double median_factor; /* without capacity: a step above this times the median positive
+                             step consumption is implausible (METHOD.md: 20); 0 = off */
+    size_t stuck_steps;  /* a run of at least this many zero steps is flagged stuck; 0 = off */
+} tx_meter_spec;
+
+/* Scratch of one thread: n entries each (n = values of the period). */
+typedef struct {
+    double *delta;  /* per-interval consumption (left there after the call) */
+    uint8_t *valid; /* per-interval validity (left there after the call) */
+    double *work;   /* values copy and median selection */
+} tx_meter_scratch;
 
 /*
  * Period total of one meter from its values on its grid.
- * Cumulative (kind TX_KIND_CUMULATIVE): vals[k] is the register reading at instant
- *   t0 + k*step_s for k in [0, n), the first and last being the period's start and end
- *   instants; n - 1 intervals are expected.
+ * Cumulative: vals[k] is the register reading at instant t0 + k*step_s for k in [0, n), the
+ *   first and last being the period's start and end instants; n - 1 intervals expected.
+ *   Readings are first checked for single spikes (a reading whose removal restores a rising
+ *   sequence is dropped); then deltas with multipliers, rollovers and bridged gaps.
  * Interval: vals[k] is the consumption of the interval labelled t0 + k*step_s, covering
- *   (label - step, label]; n intervals are expected.
- * multiplier: the meters.csv multiplier; events (sorted by time, this meter's only) change
- *   it (`multiplier`, applying to intervals starting at or after the event) or replace the
- *   register (`replace`: readings at or before the event are the old register's; the
- *   interval spanning it gets (old - r_prev) x m_old + (r_next - new) x m_new).
- * unit_factor converts the meter unit to the canonical unit. modulus = 10^digits or 0.
- * delta and valid are scratch of n entries (the per-interval values are left there).
+ *   (label - step, label]; n intervals expected.
+ * Events (sorted by time, this meter's only) change the multiplier (`multiplier`, for
+ *   intervals starting at or after the event) or replace the register (`replace`: readings
+ *   at or before the event are the old register's; the interval spanning it gets
+ *   (old - r_prev) x m_old + (r_next - new) x m_new).
+ * Then steps above the physical maximum are excluded and counted, and stuck runs counted.
  */
-void tx_method_meter_period(int kind, const double *vals, size_t n, int64_t t0, int64_t step_s,
-                            double multiplier, double unit_factor, double modulus,
-                            double rollover_min, const tx_event *events, size_t nevents,
-                            double *delta, uint8_t *valid, tx_meter_period *out);
+void tx_method_meter_period(const tx_meter_spec *spec, const double *vals, size_t n,
+                            const tx_event *events, size_t nevents, tx_meter_scratch *scratch,
+                            tx_meter_period *out);
 
 #endif /* TX_METHOD_H */

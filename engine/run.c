@@ -256,9 +256,10 @@ static int compute_meters(run_ctx *rc_, period_res *pr, tx_err *err)
             block = rows;
         double *buf = malloc(block * nvals * sizeof *buf);
         double *dscratch = malloc((size_t)nthreads * nvals * sizeof *dscratch);
+        double *wscratch = malloc((size_t)nthreads * nvals * sizeof *wscratch);
         uint8_t *vscratch = malloc((size_t)nthreads * nvals);
         int rc = TX_OK;
-        if (!buf || !dscratch || !vscratch)
+        if (!buf || !dscratch || !wscratch || !vscratch)
             rc = tx_err_set(err, TX_ENOMEM, "out of memory for a block of %zu x %zu values",
                             block, nvals);
         for (size_t r0 = 0; !rc && r0 < rows; r0 += block) {
@@ -273,25 +274,33 @@ static int compute_meters(run_ctx *rc_, period_res *pr, tx_err *err)
                 if (m < 0)
                     continue;
                 int tid = omp_get_thread_num();
-                double *delta = dscratch + (size_t)tid * nvals;
-                uint8_t *valid = vscratch + (size_t)tid * nvals;
+                tx_meter_scratch sc = {dscratch + (size_t)tid * nvals,
+                                       vscratch + (size_t)tid * nvals,
+                                       wscratch + (size_t)tid * nvals};
                 const tx_meter *mt = &meters[m];
                 const double *vals = buf + i * nvals;
                 size_t n = nvals;
-                int64_t t0 = pr->per.start;
+                tx_meter_spec sp;
+                sp.kind = mt->kind;
+                sp.t0 = pr->per.start;
                 if (mt->kind == TX_KIND_INTERVAL) { /* labels in (start, end] */
                     vals++;
                     n--;
-                    t0 += step;
+                    sp.t0 += step;
                 }
                 for (size_t k = 0; k < n; k++)
                     readings += isfinite(vals[k]) != 0;
-                double modulus = mt->register_digits ? pow10i(mt->register_digits) : 0.0;
-                tx_method_meter_period(mt->kind, vals, n, t0, step, mt->multiplier,
-                                       tx_unit_to_canonical(mt->unit), modulus,
-                                       modulus * rc_->tables.rollover_fraction,
-                                       rc_->evs + rc_->ev_first[m], rc_->ev_count[m], delta,
-                                       valid, &pr->mp[m]);
+                sp.step_s = step;
+                sp.multiplier = mt->multiplier;
+                sp.unit_factor = tx_unit_to_canonical(mt->unit);
+                sp.modulus = mt->register_digits ? pow10i(mt->register_digits) : 0.0;
+                sp.rollover_min = sp.modulus * rc_->tables.rollover_fraction;
+                /* capacity: per hour in the meter's unit after the multiplier */
+                sp.capacity = mt->capacity * ((double)step / 3600.0) * sp.unit_factor;
+                sp.median_factor = rc_->tables.implausible_median_factor;
+                sp.stuck_steps = (size_t)(rc_->tables.stuck_hours * 3600.0 / (double)step);
+                tx_method_meter_period(&sp, vals, n, rc_->evs + rc_->ev_first[m],
+                                       rc_->ev_count[m], &sc, &pr->mp[m]);
                 pr->total[m] = pr->mp[m].total;
                 pr->coverage[m] = pr->mp[m].nexpected
                                       ? (double)pr->mp[m].nvalid / (double)pr->mp[m].nexpected
@@ -305,6 +314,7 @@ static int compute_meters(run_ctx *rc_, period_res *pr, tx_err *err)
         }
         free(buf);
         free(dscratch);
+        free(wscratch);
         free(vscratch);
         free(row_meter);
         if (rc)
@@ -1187,11 +1197,12 @@ static int write_meter_group(hid_t file, const run_ctx *c, const period_res *t,
     size_t nn = n ? n : 1;
     char *strs = malloc(nn * TX_METER_ID_CAP);
     uint8_t *carrier = malloc(nn), *kind = malloc(nn);
-    uint32_t *cnt[6];
-    for (int i = 0; i < 6; i++)
-        cnt[i] = malloc(nn * sizeof(uint32_t));
-    if (!strs || !carrier || !kind || !cnt[0] || !cnt[1] || !cnt[2] || !cnt[3] || !cnt[4] ||
-        !cnt[5]) {
+    enum { NCNT = 9 };
+    uint32_t *cnt[NCNT];
+    int short_alloc = !strs || !carrier || !kind;
+    for (int i = 0; i < NCNT; i++)
+        short_alloc |= !(cnt[i] = malloc(nn * sizeof(uint32_t)));
+    if (short_alloc) {
         rc = tx_err_set(err, TX_ENOMEM, "out of memory");
         goto out;
     }
@@ -1220,6 +1231,9 @@ static int write_meter_group(hid_t file, const run_ctx *c, const period_res *t,
         cnt[3][m] = (uint32_t)mp->st.gap_intervals;
         cnt[4][m] = mp->replacements;
         cnt[5][m] = mp->multiplier_changes;
+        cnt[6][m] = mp->spikes;
+        cnt[7][m] = mp->implausible;
+        cnt[8][m] = mp->stuck_intervals;
     }
     column cols[] = {
         {"carrier", carrier, H5T_NATIVE_UINT8, "1", "energy carrier"},
@@ -1233,6 +1247,12 @@ static int write_meter_group(hid_t file, const run_ctx *c, const period_res *t,
         {"gap_intervals", cnt[3], H5T_NATIVE_UINT32, "1", "intervals inside bridged gaps"},
         {"replacements", cnt[4], H5T_NATIVE_UINT32, "1", "meter replacements in the period"},
         {"multiplier_changes", cnt[5], H5T_NATIVE_UINT32, "1", "multiplier changes in the period"},
+        {"spikes", cnt[6], H5T_NATIVE_UINT32, "1",
+         "single register readings dropped as spikes (total stays exact)"},
+        {"implausible", cnt[7], H5T_NATIVE_UINT32, "1",
+         "steps above the physical maximum (capacity, else 20 x median), excluded"},
+        {"stuck_intervals", cnt[8], H5T_NATIVE_UINT32, "1",
+         "zero-consumption intervals in runs of 24 h or more (flag only)"},
         {"total_base", b ? b->total : NULL, H5T_NATIVE_DOUBLE, "see unit",
          "consumption in the baseline"},
         {"coverage_base", b ? b->coverage : NULL, H5T_NATIVE_DOUBLE, "1", "coverage in the baseline"},
@@ -1256,7 +1276,7 @@ out:
     free(strs);
     free(carrier);
     free(kind);
-    for (int i = 0; i < 6; i++)
+    for (int i = 0; i < NCNT; i++)
         free(cnt[i]);
     H5Gclose(g);
     return rc;

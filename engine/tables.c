@@ -322,6 +322,7 @@ int tx_tables_load(const char *dir, tx_tables *t, tx_err *err)
     t->kgce_per_kwh_equal_value = NAN;
     t->heat_tco2_per_gj = t->feedwater_kj_per_kg = t->steam_enthalpy_kj_per_kg = NAN;
     t->coverage_min = t->rollover_fraction = NAN;
+    t->implausible_median_factor = t->stuck_hours = t->align_tolerance_s = NAN;
     double members = NAN;
 
     int rc = load_carrier_values(t, 0, "energy_coefficients.csv", "kgce_per_unit",
@@ -345,9 +346,13 @@ int tx_tables_load(const char *dir, tx_tables *t, tx_err *err)
         rc = load_bounds(t, 5, "carbon_grades.csv", "grade", t->grade_bounds,
                          &t->ngrade_bounds, err);
     if (!rc) {
-        const char *names[] = {"coverage_min", "benchmark_min_members", "rollover_fraction"};
-        double *outs[] = {&t->coverage_min, &members, &t->rollover_fraction};
-        rc = load_named_values(t, 6, "run_defaults.csv", names, outs, 3, err);
+        const char *names[] = {"coverage_min",       "benchmark_min_members",
+                               "rollover_fraction",  "implausible_median_factor",
+                               "stuck_hours",        "align_tolerance_seconds"};
+        double *outs[] = {&t->coverage_min,      &members,          &t->rollover_fraction,
+                          &t->implausible_median_factor, &t->stuck_hours,
+                          &t->align_tolerance_s};
+        rc = load_named_values(t, 6, "run_defaults.csv", names, outs, 6, err);
         t->benchmark_min_members = (int)members;
     }
     if (!rc)

@@ -45,6 +45,9 @@ typedef struct {
     double coverage_min;
     int benchmark_min_members;
     double rollover_fraction;
+    double implausible_median_factor;
+    double stuck_hours;
+    double align_tolerance_s;
     /* GB/T 4754 section letter of each 2-digit division (0 when unknown) */
     char division_section[100];
     /* provenance: file names and FNV-1a 64 checksums of the files read */

@@ -256,14 +256,24 @@ static void test_no_electricity_incomplete(void **state)
     assert_int_equal(status, TX_STATUS_INCOMPLETE);
 }
 
+static void meter_spec(int kind, const double *v, size_t n, const tx_event *ev, size_t nev,
+                       double mult, double modulus, double capacity, double median_factor,
+                       size_t stuck_steps, tx_meter_period *mp)
+{
+    double delta[64], work[64];
+    uint8_t valid[64];
+    assert_true(n <= 64);
+    tx_meter_spec sp = {kind, 0, 900, mult, 1.0, modulus, 0.9 * modulus, capacity, median_factor,
+                        stuck_steps};
+    tx_meter_scratch sc = {delta, valid, work};
+    tx_method_meter_period(&sp, v, n, ev, nev, &sc, mp);
+}
+
+/* The quality filters off: what the rules of deltas and events give alone. */
 static void meter(int kind, const double *v, size_t n, const tx_event *ev, size_t nev,
                   double mult, double modulus, tx_meter_period *mp)
 {
-    double delta[64];
-    uint8_t valid[64];
-    assert_true(n <= 64);
-    tx_method_meter_period(kind, v, n, 0, 900, mult, 1.0, modulus, 0.9 * modulus, ev, nev, delta,
-                           valid, mp);
+    meter_spec(kind, v, n, ev, nev, mult, modulus, NAN, 0, 0, mp);
 }
 
 static void test_meter_period_cumulative(void **state)
@@ -308,13 +318,45 @@ static void test_meter_period_cumulative(void **state)
     meter(TX_KIND_CUMULATIVE, r4, 4, &early, 1, 1.0, 0, &mp);
     assert_float_equal(mp.total, 120.0, 1e-12);
 
-    /* Rollover of a 4-digit register and a quarantined negative. */
+    /* Rollover of a 4-digit register, then a descent 15 -> 12 that either reading's removal
+     * would mend: 15 is further from its neighbours' midpoint, so it is the spike. */
     double r5[] = {9990, 5, 15, 12, 20};
     meter(TX_KIND_CUMULATIVE, r5, 5, NULL, 0, 1.0, 10000, &mp);
     assert_int_equal(mp.st.rollovers, 1);
+    assert_int_equal(mp.spikes, 1);
+    assert_int_equal(mp.st.negatives, 0);
+    assert_float_equal(mp.total, 15 + 7 + 8, 1e-12);
+    assert_int_equal(mp.nvalid, 2);
+
+    /* A drop no single removal mends: quarantined, never netted. */
+    double r7[] = {0, 10, 20, 5, 8, 30};
+    meter(TX_KIND_CUMULATIVE, r7, 6, NULL, 0, 1.0, 0, &mp);
+    assert_int_equal(mp.spikes, 0);
     assert_int_equal(mp.st.negatives, 1);
-    assert_float_equal(mp.total, 15 + 10 + 8, 1e-12);
-    assert_int_equal(mp.nvalid, 3);
+    assert_float_equal(mp.total, 10 + 10 + 3 + 22, 1e-12);
+    assert_int_equal(mp.nvalid, 4);
+
+    /* Upward spike and dip: dropped, totals exact. */
+    double up[] = {10, 11, 99, 12, 13};
+    meter(TX_KIND_CUMULATIVE, up, 5, NULL, 0, 1.0, 0, &mp);
+    assert_int_equal(mp.spikes, 1);
+    assert_float_equal(mp.total, 3.0, 1e-12);
+    double dip[] = {10, 11, 2, 13, 14};
+    meter(TX_KIND_CUMULATIVE, dip, 5, NULL, 0, 1.0, 0, &mp);
+    assert_int_equal(mp.spikes, 1);
+    assert_float_equal(mp.total, 4.0, 1e-12);
+    /* A replacement's descent is not a spike. */
+    double rr[] = {100, 110, 3, 13};
+    tx_event rep3 = {"m", 900 + 60, TX_EVENT_REPLACE, 112, 1, NAN};
+    meter(TX_KIND_CUMULATIVE, rr, 4, &rep3, 1, 1.0, 0, &mp);
+    assert_int_equal(mp.spikes, 0);
+    assert_float_equal(mp.total, 10 + 2 + 2 + 10, 1e-12);
+
+    /* Stuck: four zero steps in a row with a minimum run of 3. */
+    double st[] = {0, 0, 0, 0, 0, 5, 5};
+    meter_spec(TX_KIND_CUMULATIVE, st, 7, NULL, 0, 1.0, 0, NAN, 0, 3, &mp);
+    assert_int_equal(mp.stuck_intervals, 4);
+    assert_float_equal(mp.total, 5.0, 0);
 
     /* Gap bridged exactly: k = 2 missing readings invalidate 3 intervals. */
     double r6[] = {0, 10, NAN, NAN, 40, 50};
@@ -339,6 +381,24 @@ static void test_meter_period_interval(void **state)
     tx_event mul = {"m", 900, TX_EVENT_MULTIPLIER, NAN, NAN, 10.0};
     meter(TX_KIND_INTERVAL, w, 4, &mul, 1, 1.0, 0, &mp);
     assert_float_equal(mp.total, 1 + 1 + 10 + 10, 1e-12);
+
+    /* Implausible: 100 is above 20 x the median positive step (1): excluded. */
+    double j[] = {1, 1, 1, 1, 100, 1};
+    meter_spec(TX_KIND_INTERVAL, j, 6, NULL, 0, 1.0, 0, NAN, 20, 0, &mp);
+    assert_int_equal(mp.implausible, 1);
+    assert_float_equal(mp.total, 5.0, 0);
+    assert_int_equal(mp.nvalid, 5);
+    /* With a capacity the capacity decides: 50 excludes it, 200 keeps it. */
+    meter_spec(TX_KIND_INTERVAL, j, 6, NULL, 0, 1.0, 0, 50.0, 20, 0, &mp);
+    assert_int_equal(mp.implausible, 1);
+    meter_spec(TX_KIND_INTERVAL, j, 6, NULL, 0, 1.0, 0, 200.0, 20, 0, &mp);
+    assert_int_equal(mp.implausible, 0);
+    assert_float_equal(mp.total, 105.0, 0);
+    /* A register jump (飞走) over a bridged gap counts against the gap's steps. */
+    double g[] = {0, 1, 2, NAN, 4, 5, 100, 101};
+    meter_spec(TX_KIND_CUMULATIVE, g, 8, NULL, 0, 1.0, 0, NAN, 20, 0, &mp);
+    assert_int_equal(mp.implausible, 1);
+    assert_float_equal(mp.total, 1 + 1 + 2 + 1 + 1, 0);
 }
 
 int main(void)
