@@ -273,10 +273,11 @@ static int cmd_ingest(int argc, char **argv)
         return 1;
     }
     printf("tanxiao ingest: %llu files, %llu rows (%.1f MB) in %.1f s: %llu stored, %llu "
-           "duplicates dropped, %llu conflicts (later kept), %llu rejected\n",
+           "duplicates dropped, %llu conflicts (later kept), %llu aligned, %llu rejected\n",
            (unsigned long long)s.files, (unsigned long long)s.rows, (double)s.bytes / 1e6, dt,
            (unsigned long long)s.stored, (unsigned long long)s.duplicates,
-           (unsigned long long)s.conflicts, (unsigned long long)s.rejected);
+           (unsigned long long)s.conflicts, (unsigned long long)s.aligned,
+           (unsigned long long)s.rejected);
     printf("catalogue: %llu new enterprises (%llu changed), %llu new meters (%llu changed), %llu "
            "new events\n",
            (unsigned long long)s.enterprises_new, (unsigned long long)s.enterprises_changed,

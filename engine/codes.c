@@ -59,10 +59,19 @@ int tx_industry_normalise(const char *s, size_t len, char out[5])
     return TX_OK;
 }
 
+/* 1 when the first two digits are a province-level code of GB/T 2260. */
+static int province_code(int p)
+{
+    return (p >= 11 && p <= 15) || (p >= 21 && p <= 23) || (p >= 31 && p <= 37) ||
+           (p >= 41 && p <= 46) || (p >= 50 && p <= 54) || (p >= 61 && p <= 65) || p == 71 ||
+           p == 81 || p == 82;
+}
+
 int tx_district_normalise(const char *s, size_t len, char out[7])
 {
-    if (len != 6 || !all_digits(s, 6) || s[0] == '0')
-        return TX_EPARSE;
+    if (len != 6 || !all_digits(s, 6) || !province_code((s[0] - '0') * 10 + (s[1] - '0')) ||
+        (s[2] == '0' && s[3] == '0' && s[4] == '0' && s[5] == '0'))
+        return TX_EPARSE; /* a 6-digit county-level code: province, prefecture, county */
     memcpy(out, s, 6);
     out[6] = '\0';
     return TX_OK;

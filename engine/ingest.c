@@ -63,7 +63,8 @@ static void csv_quoted(FILE *f, const char *s, size_t len)
     fputc('"', f);
 }
 
-/* Records a row in the report; reason < 0 is a conflict note (not a rejection). */
+/* Records a row in the report; reason -1 is a conflict note and -2 an alignment note (not
+ * rejections). */
 static int report(rejects *r, const char *file, uint64_t line, int reason, const char *detail,
                   const tx_csv_row *row, tx_err *err)
 {
@@ -75,7 +76,7 @@ static int report(rejects *r, const char *file, uint64_t line, int reason, const
     }
     csv_quoted(r->f, file, strlen(file));
     fprintf(r->f, ",%llu,%s,", (unsigned long long)line,
-            reason < 0 ? "CONFLICT" : tx_reject_name(reason));
+            reason == -1 ? "CONFLICT" : reason == -2 ? "ALIGNED" : tx_reject_name(reason));
     const char *d = detail ? detail : (reason < 0 ? "" : tx_reject_message(reason));
     csv_quoted(r->f, d, strlen(d));
     fputc(',', r->f);
@@ -450,8 +451,25 @@ static void batch_free(batch *b)
 }
 
 /* Parses one readings file into the batch; rejected rows go to the report. */
-static int read_readings_file(const char *path, tx_store *st, batch *b, rejects *rj,
-                              tx_ingest_summary *s, tx_err *err)
+/* The slot of t on a grid of step_s seconds when t lies within tol seconds of it; -1 when
+ * farther off. *shift gets slot instant - t. */
+static int64_t nearest_slot(int64_t t, int64_t step_s, int64_t tol, int64_t *shift)
+{
+    int64_t off = (t - TX_EPOCH_UNIX) % step_s;
+    int64_t base = (t - TX_EPOCH_UNIX) / step_s;
+    if (off <= tol) {
+        *shift = -off;
+        return base;
+    }
+    if (step_s - off <= tol) {
+        *shift = step_s - off;
+        return base + 1;
+    }
+    return -1;
+}
+
+static int read_readings_file(const char *path, tx_store *st, int64_t align_tol, batch *b,
+                              rejects *rj, tx_ingest_summary *s, tx_err *err)
 {
     tx_csv *csv = NULL;
     int rc = tx_csv_open(path, &csv, err);
@@ -509,11 +527,25 @@ static int read_readings_file(const char *path, tx_store *st, batch *b, rejects 
                     last_meter = m;
                 }
             }
-            if (m < 0)
+            if (m < 0) {
                 reason = TX_REJECT_UNKNOWN_METER;
-            else if (tx_store_slot(r.t, meters[m].interval_minutes, &slot))
-                reason = TX_REJECT_OFF_GRID;
-            else if (r.value < 0)
+            } else if (tx_store_slot(r.t, meters[m].interval_minutes, &slot)) {
+                /* Clock drift of a few seconds is aligned to the grid and reported. */
+                int64_t shift = 0;
+                slot = nearest_slot(r.t, (int64_t)meters[m].interval_minutes * 60, align_tol,
+                                    &shift);
+                if (slot < 0) {
+                    reason = TX_REJECT_OFF_GRID;
+                } else {
+                    char detail[96];
+                    snprintf(detail, sizeof detail, "aligned to the grid by %+lld s",
+                             (long long)shift);
+                    s->aligned++;
+                    if ((rc = report(rj, path, row.line, -2, detail, &row, err)))
+                        break;
+                }
+            }
+            if (reason == TX_INPUT_OK && r.value < 0)
                 reason = meters[m].kind == TX_KIND_INTERVAL ? TX_REJECT_NEGATIVE_INTERVAL
                                                             : TX_REJECT_BAD_VALUE;
         }
@@ -612,7 +644,8 @@ int tx_ingest(const tx_ingest_params *p, tx_ingest_summary *s, tx_err *err)
         for (size_t i = 0; !rc && i < nfiles; i++) {
             char path[1400];
             snprintf(path, sizeof path, "%s/readings/%s", p->dataset_dir, files[i]);
-            rc = read_readings_file(path, st, &bt, &rj, s, err);
+            rc = read_readings_file(path, st, (int64_t)tables.align_tolerance_s, &bt, &rj, s,
+                                    err);
             s->files++;
             /* Close the batch when it is full, or when file indexes would overflow. */
             if (!rc && (bt.n >= INGEST_BATCH_READINGS || bt.nfiles == UINT16_MAX))

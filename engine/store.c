@@ -17,7 +17,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define STORE_FORMAT "tanxiao-store"
 #define STORE_FORMAT_VERSION 1
@@ -120,9 +124,14 @@ typedef struct {
 } grid;
 
 struct tx_store {
-    char *path;
+    char *path;   /* as the caller named it, for messages */
+    char *target; /* the file itself (symbolic links resolved), which a commit replaces */
+    char *wip;    /* writer's working copy "<target>.wip-<pid>"; NULL while s->file is the
+                   * committed file, opened read-only (a writer that has changed nothing) */
     hid_t file;
     int writable;
+    int lock_fd; /* writer's hold on "<target>.lock"; -1 for readers */
+    int failed;  /* the first error of a write to the working copy: close discards it */
     int level;
     table ent, met, ev;
     grid g[TX_STORE_NGRIDS];

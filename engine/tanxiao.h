@@ -219,6 +219,7 @@ typedef struct {
     uint64_t stored;          /* readings newly stored */
     uint64_t duplicates;      /* identical readings dropped */
     uint64_t conflicts;       /* different value for a stored instant: later kept, reported */
+    uint64_t aligned;         /* timestamps within the tolerance of the grid, aligned, reported */
     uint64_t rejected;        /* rows of all files rejected */
     uint64_t reasons[TX_REJECT_COUNT];
     uint64_t enterprises_new, enterprises_changed;

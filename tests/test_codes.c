@@ -58,6 +58,9 @@ static void test_industry_district(void **state)
     assert_string_equal(dist, "330212");
     assert_int_equal(tx_district_normalise("33021", 5, dist), TX_EPARSE);
     assert_int_equal(tx_district_normalise("03021a", 6, dist), TX_EPARSE);
+    assert_int_equal(tx_district_normalise("990212", 6, dist), TX_EPARSE); /* no province 99 */
+    assert_int_equal(tx_district_normalise("330000", 6, dist), TX_EPARSE); /* a province */
+    assert_int_equal(tx_district_normalise("110101", 6, dist), 0);
 }
 
 static void test_carriers_units(void **state)

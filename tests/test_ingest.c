@@ -88,7 +88,8 @@ static int setup(void **state)
                "GAS1,2025-01-01T01:00:00+08:00,\" 0.0125 \",0\n"
                "NOPE,2025-01-01T01:00:00+08:00,1,0\n"
                "GAS1,2025-01-01T02:00:00+08:00,1..2,0\n"
-               "GAS1,2025-01-01T03:00:00+08:00,0.5,7\n");
+               "GAS1,2025-01-01T03:00:00+08:00,0.5,7\n"
+               "EL1,2025-01-01T01:00:20+08:00,7.00,0\n");
     /* Day 2 (sorts later): an identical duplicate and a conflicting value for day 1. */
     write_file("readings/2025-01-02.csv",
                "timestamp,meter_id,value\n"
@@ -134,7 +135,8 @@ static void test_ingest_dataset(void **state)
     assert_int_equal(s.meters_new, 2);
     assert_int_equal(s.events_new, 1);
     assert_int_equal(s.files, 2);
-    assert_int_equal(s.rows, 10 + 2);
+    assert_int_equal(s.rows, 11 + 2);
+    assert_int_equal(s.aligned, 1);
     assert_int_equal(s.reasons[TX_REJECT_BAD_USCC], 1);
     assert_int_equal(s.reasons[TX_REJECT_BAD_DISTRICT], 1);
     assert_int_equal(s.reasons[TX_REJECT_BAD_UNIT], 1);
@@ -149,7 +151,7 @@ static void test_ingest_dataset(void **state)
     assert_int_equal(s.reasons[TX_REJECT_BAD_QUALITY], 1);
     assert_int_equal(s.duplicates, 1);
     assert_int_equal(s.conflicts, 1);
-    assert_int_equal(s.stored, 5);
+    assert_int_equal(s.stored, 6);
     /* The report names file and line, with the raw text. */
     assert_true(report_has("readings/2025-01-01.csv\",5,OFF_GRID"));
     assert_true(report_has("readings/2025-01-01.csv\",8,NEGATIVE_INTERVAL"));
@@ -157,6 +159,7 @@ static void test_ingest_dataset(void **state)
     assert_true(report_has("enterprises.csv\",4,BAD_USCC"));
     assert_true(report_has("meters.csv\",4,BAD_UNIT"));
     assert_true(report_has("readings/2025-01-02.csv\",3,CONFLICT"));
+    assert_true(report_has("readings/2025-01-01.csv\",13,ALIGNED,\"aligned to the grid by -20 s\""));
 
     /* The good rows around the bad ones are all stored, values exact. */
     tx_store *st = NULL;
@@ -187,6 +190,8 @@ static void test_ingest_dataset(void **state)
     assert_int_equal(q, 1);
     read_cell(st, 15, m[el].row, t0 + 2700, &v, &q); /* conflict: the later file wins */
     assert_float_equal(v, 6.0, 0);
+    read_cell(st, 15, m[el].row, t0 + 3600, &v, &q); /* aligned from 01:00:20 */
+    assert_float_equal(v, 7.0, 0);
     read_cell(st, 60, m[gas].row, t0 + 3600, &v, &q);
     assert_float_equal(v, 0.0125, 0);
     read_cell(st, 60, m[gas].row, t0 + 7200, &v, &q); /* rejected: nothing stored */
@@ -200,7 +205,7 @@ static void test_ingest_dataset(void **state)
     assert_int_equal(tx_ingest(&p, &s, &err), 0);
     assert_int_equal(s.stored, 0);
     assert_int_equal(s.conflicts, 1);
-    assert_int_equal(s.duplicates, 5 + 1); /* the five stored, and day 2's duplicate row */
+    assert_int_equal(s.duplicates, 6 + 1); /* the six stored, and day 2's duplicate row */
     assert_int_equal(s.enterprises_new + s.enterprises_changed + s.meters_new + s.meters_changed +
                          s.events_new,
                      0);
