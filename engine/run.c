@@ -298,7 +298,11 @@ static int compute_meters(run_ctx *rc_, period_res *pr, tx_err *err)
                 /* capacity: per hour in the meter's unit after the multiplier */
                 sp.capacity = mt->capacity * ((double)step / 3600.0) * sp.unit_factor;
                 sp.median_factor = rc_->tables.implausible_median_factor;
-                sp.stuck_steps = (size_t)(rc_->tables.stuck_hours * 3600.0 / (double)step);
+                /* Stuck is a register's failure: interval meters (PV at night, a plant
+                 * shut for a holiday) are zero for long honestly. At least 3 steps, so a
+                 * daily register's quiet day is not called stuck. */
+                size_t stuck = (size_t)ceil(rc_->tables.stuck_hours * 3600.0 / (double)step);
+                sp.stuck_steps = mt->kind == TX_KIND_CUMULATIVE ? (stuck < 3 ? 3 : stuck) : 0;
                 tx_method_meter_period(&sp, vals, n, rc_->evs + rc_->ev_first[m],
                                        rc_->ev_count[m], &sc, &pr->mp[m]);
                 pr->total[m] = pr->mp[m].total;
