@@ -163,6 +163,16 @@ static void interval_period(const double *vals, size_t n, int64_t t0, int64_t st
     txk_interval_scale(vals + seg, n - seg, mult * unit_factor, delta + seg, valid + seg,
                        &negatives);
     out->st.negatives += negatives;
+    /* Runs of missing values are the interval meter's gaps: consumption lost, not bridged. */
+    int in_gap = 0;
+    for (size_t k = 0; k < n; k++) {
+        int missing = !isfinite(vals[k]);
+        if (missing) {
+            out->st.gaps += !in_gap;
+            out->st.gap_intervals++;
+        }
+        in_gap = missing;
+    }
 }
 
 /* A replacement boundary between reading j - 1 (old register) and j (new register). */

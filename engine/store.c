@@ -920,9 +920,15 @@ static int events_validate(tx_store *s, tx_err *err)
     return TX_OK;
 }
 
+static int begin_write(tx_store *s, tx_err *err);
+
 static int catalogue_write(tx_store *s, tx_err *err)
 {
-    int rc = TX_OK;
+    if (!s->ent.dirty && !s->met.dirty && !s->ev.dirty)
+        return TX_OK;
+    int rc = begin_write(s, err);
+    if (rc != TX_OK)
+        return rc;
     if (s->ent.dirty && (rc = table_write(s, &s->ent, &enterprise_ops, err)) != TX_OK)
         return rc;
     if (s->met.dirty && (rc = table_write(s, &s->met, &meter_ops, err)) != TX_OK)
@@ -1145,8 +1151,309 @@ static void grid_close(grid *gr)
     gr->value = gr->quality = H5I_INVALID_HID;
 }
 
+/* ---- crash safety: the writer's lock, working copy and commit ---------------------------- */
+
+/*
+ * HDF5 changes a file in place, and a process killed in the middle of that leaves metadata
+ * that may not even open. So a writer never changes the committed file. It holds an
+ * exclusive flock on "<store>.lock" for the whole session, makes a copy "<store>.wip-<pid>"
+ * at its first change and works on that, and commits at close: fsync the copy, rename it
+ * over the store, fsync the directory. Killed at any moment, it leaves the store as it was
+ * before the session or as it is after, plus at most a working copy, which the next writer
+ * removes. Readers take no lock: they open the committed file, which nobody changes, and a
+ * commit replaces it under them by another inode, so they keep reading the old one.
+ */
+
+/* "<path><suffix>" in new memory, or NULL. */
+static char *path_with(const char *path, const char *suffix)
+{
+    size_t a = strlen(path), b = strlen(suffix);
+    char *p = malloc(a + b + 1);
+    if (p) {
+        memcpy(p, path, a);
+        memcpy(p + a, suffix, b + 1);
+    }
+    return p;
+}
+
+/* The pid a writer wrote into its lock file, or 0 (none, or released). */
+static long lock_owner(int fd)
+{
+    char buf[32];
+    ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+    if (n <= 0)
+        return 0;
+    buf[n] = '\0';
+    return strtol(buf, NULL, 10);
+}
+
+/* Takes the writer's lock without waiting: a second writer fails at once. The lock file
+ * stays on disk (removing it would let two writers lock two different files). */
+static int writer_lock(tx_store *s, tx_err *err)
+{
+    int rc = TX_OK;
+    char *lock = path_with(s->target, ".lock");
+    if (!lock)
+        return tx_err_set(err, TX_ENOMEM, "%s: out of memory", s->path);
+    int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    if (fd < 0) {
+        /* Where the lock cannot be made, the store cannot be written either (no such
+         * directory, no permission): reported like a store that cannot be created. */
+        rc = tx_err_set(err, TX_EHDF5, "%s: cannot create or open %s (%s)", s->path, lock,
+                        strerror(errno));
+        goto done;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        long pid = e == EWOULDBLOCK ? lock_owner(fd) : 0;
+        close(fd);
+        if (e != EWOULDBLOCK)
+            rc = tx_err_set(err, TX_EIO, "%s: cannot lock %s (%s)", s->path, lock,
+                            strerror(e));
+        else if (pid == (long)getpid())
+            rc = tx_err_set(err, TX_EEXIST,
+                            "%s: already open in this process (a store has one writer, or "
+                            "readers only)",
+                            s->path);
+        else if (pid > 0)
+            rc = tx_err_set(err, TX_EEXIST,
+                            "store %s is being written by another process (pid %ld)", s->path,
+                            pid);
+        else
+            rc = tx_err_set(err, TX_EEXIST, "store %s is being written by another process",
+                            s->path);
+        goto done;
+    }
+    /* The holder's pid, for the message of a writer that finds the lock taken. */
+    char buf[32];
+    int n = snprintf(buf, sizeof buf, "%ld\n", (long)getpid());
+    if (ftruncate(fd, 0) != 0 || pwrite(fd, buf, (size_t)n, 0) != n) {
+        rc = tx_err_set(err, TX_EIO, "%s: cannot write %s (%s)", s->path, lock,
+                        strerror(errno));
+        close(fd);
+        goto done;
+    }
+    s->lock_fd = fd;
+done:
+    free(lock);
+    return rc;
+}
+
+/* 1 when a writer of this process holds the store's lock. Readers take no lock; this keeps
+ * the rule "one writer, or readers only" within a process, where a reader opened after a
+ * writer would see the store as it was before the writer's session. The pid is cleared at
+ * release; the probe covers a killed writer whose pid this process happens to reuse. */
+static int written_here(const char *target)
+{
+    char *lock = path_with(target, ".lock");
+    int fd = lock ? open(lock, O_RDONLY | O_CLOEXEC) : -1;
+    free(lock);
+    if (fd < 0)
+        return 0;
+    int held = 0;
+    if (lock_owner(fd) == (long)getpid()) {
+        if (flock(fd, LOCK_SH | LOCK_NB) == 0)
+            flock(fd, LOCK_UN);
+        else
+            held = errno == EWOULDBLOCK;
+    }
+    close(fd);
+    return held;
+}
+
+/* Removes the working copies of writers that died. Called with the lock held, when no
+ * working copy can belong to a live writer. */
+static int remove_stale(tx_store *s, tx_err *err)
+{
+    const char *slash = strrchr(s->target, '/');
+    const char *base = slash ? slash + 1 : s->target;
+    char *dir = slash ? strndup(s->target, slash == s->target ? 1 : (size_t)(slash - s->target))
+                      : strdup(".");
+    if (!dir)
+        return tx_err_set(err, TX_ENOMEM, "%s: out of memory", s->path);
+    int rc = TX_OK;
+    size_t blen = strlen(base);
+    DIR *d = opendir(dir);
+    if (!d) {
+        rc = tx_err_set(err, TX_EIO, "%s: cannot list %s (%s)", s->path, dir, strerror(errno));
+        goto done;
+    }
+    const struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        const char *tail = de->d_name + blen;
+        if (strncmp(de->d_name, base, blen) != 0 || strncmp(tail, ".wip-", 5) != 0 ||
+            !tail[5] || strspn(tail + 5, "0123456789") != strlen(tail + 5))
+            continue;
+        if (unlinkat(dirfd(d), de->d_name, 0) != 0 && errno != ENOENT) {
+            rc = tx_err_set(err, TX_EIO, "%s: cannot remove the stale working copy %s/%s (%s)",
+                            s->path, dir, de->d_name, strerror(errno));
+            break;
+        }
+    }
+    closedir(d);
+done:
+    free(dir);
+    return rc;
+}
+
+/* Copies in to out from their current offsets to the end of in: copy_file_range (inside
+ * the kernel; a reflink where the filesystem shares extents), else read and write. 0 or
+ * -1 with errno. */
+static int copy_fd(int in, int out)
+{
+    for (;;) {
+        ssize_t n = copy_file_range(in, NULL, out, NULL, (size_t)1 << 30, 0);
+        if (n > 0)
+            continue;
+        if (n == 0)
+            return 0;
+        if (errno == EINTR)
+            continue;
+        if (errno != EXDEV && errno != ENOSYS && errno != EOPNOTSUPP && errno != EINVAL)
+            return -1;
+        break; /* not supported here: the offsets are where it stopped */
+    }
+    const size_t cap = (size_t)1 << 20;
+    char *buf = malloc(cap);
+    if (!buf) {
+        errno = ENOMEM;
+        return -1;
+    }
+    int rc = 0;
+    for (;;) {
+        ssize_t n = read(in, buf, cap);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            rc = n < 0 ? -1 : 0;
+            break;
+        }
+        for (ssize_t w = 0; w < n && rc == 0;) {
+            ssize_t k = write(out, buf + w, (size_t)(n - w));
+            if (k > 0)
+                w += k;
+            else if (k < 0 && errno != EINTR)
+                rc = -1;
+        }
+        if (rc != 0)
+            break;
+    }
+    free(buf);
+    return rc;
+}
+
+/* Records the first failed write of a session (close then discards the working copy);
+ * returns rc. */
+static int failing(tx_store *s, int rc)
+{
+    if (rc != TX_OK && s->failed == TX_OK)
+        s->failed = rc;
+    return rc;
+}
+
+/* Moves a writer from the committed file, open read-only, to a working copy, at its first
+ * change: a session that changes nothing (an ingest of readings already stored) copies
+ * nothing and leaves the store as it was. */
+static int begin_write(tx_store *s, tx_err *err)
+{
+    if (s->wip)
+        return TX_OK;
+    if (s->failed != TX_OK)
+        return tx_err_set(err, s->failed, "%s: an earlier write failed; nothing more is written",
+                          s->path);
+    int rc = TX_OK, in = -1, out = -1;
+    hid_t f = H5I_INVALID_HID;
+    char pid[32];
+    snprintf(pid, sizeof pid, ".wip-%ld", (long)getpid());
+    char *wip = path_with(s->target, pid);
+    struct stat st;
+    if (!wip)
+        return tx_err_set(err, TX_ENOMEM, "%s: out of memory", s->path);
+    if ((in = open(s->target, O_RDONLY | O_CLOEXEC)) < 0 || fstat(in, &st) != 0) {
+        rc = tx_err_set(err, TX_EIO, "%s: cannot read (%s)", s->path, strerror(errno));
+        goto fail;
+    }
+    if ((out = open(wip, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0) {
+        rc = tx_err_set(err, TX_EIO, "%s: cannot create the working copy %s (%s)", s->path, wip,
+                        strerror(errno));
+        goto fail;
+    }
+    if (fchmod(out, st.st_mode & 07777) != 0 || copy_fd(in, out) != 0) {
+        rc = tx_err_set(err, TX_EIO, "%s: cannot copy to the working copy %s (%s)", s->path,
+                        wip, strerror(errno));
+        goto fail;
+    }
+    int e = close(out);
+    out = -1;
+    if (e != 0) {
+        rc = tx_err_set(err, TX_EIO, "%s: cannot write the working copy %s (%s)", s->path, wip,
+                        strerror(errno));
+        goto fail;
+    }
+    quiet_state q;
+    h5_quiet(&q);
+    f = H5Fopen(wip, H5F_ACC_RDWR, H5P_DEFAULT);
+    if (f < 0)
+        rc = h5_fail(err, "%s: cannot open the working copy %s", s->path, wip);
+    h5_loud(&q);
+    if (rc != TX_OK)
+        goto fail;
+    close(in);
+    /* From here on the session writes to the copy; the read-only handles are done with. */
+    for (int g = 0; g < TX_STORE_NGRIDS; g++)
+        grid_close(&s->g[g]);
+    H5Fclose(s->file);
+    s->file = f;
+    s->wip = wip;
+    for (int g = 0; g < TX_STORE_NGRIDS && rc == TX_OK; g++)
+        rc = grid_open(s, g, err);
+    return rc;
+fail:
+    if (in >= 0)
+        close(in);
+    if (out >= 0)
+        close(out);
+    unlink(wip);
+    free(wip);
+    return rc;
+}
+
+/* Makes the working copy (closed) the store: its data on disk, then the name, then the
+ * directory entry on disk. */
+static int commit(tx_store *s, tx_err *err)
+{
+    int fd = open(s->wip, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || fsync(fd) != 0) {
+        int rc = tx_err_set(err, TX_EIO, "%s: cannot sync the working copy %s (%s)", s->path,
+                            s->wip, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return rc;
+    }
+    close(fd);
+    if (rename(s->wip, s->target) != 0)
+        return tx_err_set(err, TX_EIO, "%s: cannot rename the working copy %s over it (%s)",
+                          s->path, s->wip, strerror(errno));
+    free(s->wip);
+    s->wip = NULL; /* it is the store now */
+    const char *slash = strrchr(s->target, '/');
+    char *dir = slash ? strndup(s->target, slash == s->target ? 1 : (size_t)(slash - s->target))
+                      : strdup(".");
+    int dfd = dir ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+    int rc = TX_OK;
+    if (dfd < 0 || fsync(dfd) != 0)
+        rc = tx_err_set(err, TX_EIO, "%s: saved, but its directory cannot be synced (%s)",
+                        s->path, strerror(dir ? errno : ENOMEM));
+    if (dfd >= 0)
+        close(dfd);
+    free(dir);
+    return rc;
+}
+
 /* ---- open, flush, close ----------------------------------------------------------------- */
 
+/* Closes what is open without checks, removes an uncommitted working copy, releases the
+ * lock and frees. */
 static void store_free(tx_store *s)
 {
     if (!s)
@@ -1155,16 +1462,32 @@ static void store_free(tx_store *s)
         grid_close(&s->g[g]);
     if (s->file >= 0)
         H5Fclose(s->file);
+    if (s->wip)
+        unlink(s->wip);
+    if (s->lock_fd >= 0) {
+        /* Clears the pid, so no reader of this process takes the lock for its own. Only a
+         * courtesy for messages: a failure changes nothing else. */
+        if (ftruncate(s->lock_fd, 0) != 0)
+            errno = 0;
+        close(s->lock_fd);
+    }
     table_destroy(&s->ent);
     table_destroy(&s->met);
     table_destroy(&s->ev);
+    free(s->wip);
+    free(s->target);
     free(s->path);
     free(s);
 }
 
+/* Creates a new store as the writer's working copy. */
 static int store_create(tx_store *s, tx_err *err)
 {
     int rc = TX_OK;
+    char pid[32];
+    snprintf(pid, sizeof pid, ".wip-%ld", (long)getpid());
+    if (!(s->wip = path_with(s->target, pid)))
+        return tx_err_set(err, TX_ENOMEM, "%s: out of memory", s->path);
     /* Free space left by rewritten catalogue columns is tracked across sessions and reused,
      * so repeated ingests do not grow the file by a catalogue each time. */
     hid_t fcpl = H5Pcreate(H5P_FILE_CREATE);
@@ -1174,11 +1497,11 @@ static int store_create(tx_store *s, tx_err *err)
         rc = h5_fail(err, "%s: cannot set the file space strategy", s->path);
         goto done;
     }
-    /* Creation fails for ordinary reasons (no such directory, no permission); the reason
-     * goes into err rather than HDF5's stack onto stderr. */
+    /* Creation fails for ordinary reasons (no space, no permission); the reason goes into
+     * err rather than HDF5's stack onto stderr. */
     quiet_state q;
     h5_quiet(&q);
-    s->file = H5Fcreate(s->path, H5F_ACC_EXCL, fcpl, H5P_DEFAULT);
+    s->file = H5Fcreate(s->wip, H5F_ACC_EXCL, fcpl, H5P_DEFAULT);
     if (s->file < 0)
         rc = h5_fail(err, "%s: cannot create", s->path);
     h5_loud(&q);
@@ -1240,7 +1563,7 @@ static int store_load(tx_store *s, tx_err *err)
 
 int tx_store_open(const char *path, int writable, int zstd_level, tx_store **out, tx_err *err)
 {
-    int rc;
+    int rc = TX_OK;
     tx_store *s = NULL;
     if (!out)
         return tx_err_set(err, TX_EINVAL, "tx_store_open: NULL out");
@@ -1258,34 +1581,59 @@ int tx_store_open(const char *path, int writable, int zstd_level, tx_store **out
         return tx_err_set(err, TX_ENOMEM, "%s: out of memory", path);
     }
     s->file = H5I_INVALID_HID;
+    s->lock_fd = -1;
     for (int g = 0; g < TX_STORE_NGRIDS; g++)
         s->g[g].value = s->g[g].quality = H5I_INVALID_HID;
     s->writable = writable != 0;
     s->level = zstd_level;
 
     struct stat st;
-    int created = 0;
-    if (stat(path, &st) != 0) {
-        if (errno != ENOENT) {
-            rc = tx_err_set(err, TX_EIO, "%s: %s", path, strerror(errno));
-        } else if (!writable) {
-            rc = tx_err_set(err, TX_ENOTFOUND, "%s: no such store", path);
-        } else {
-            rc = store_create(s, err);
-            created = s->file >= 0;
-        }
+    int exists = stat(path, &st) == 0;
+    if (!exists && errno != ENOENT) {
+        rc = tx_err_set(err, TX_EIO, "%s: %s", path, strerror(errno));
         goto done;
     }
-    if (!S_ISREG(st.st_mode)) {
+    if (exists && !S_ISREG(st.st_mode)) {
         rc = tx_err_set(err, TX_EINVAL, "%s: not a tanxiao store (not a regular file)", path);
         goto done;
     }
-    /* Probes that fail on files that are not stores, without HDF5 printing its stack. */
+    /* A symbolic link is followed to the file, which a commit replaces in its directory. */
+    s->target = exists ? realpath(path, NULL) : strdup(path);
+    if (!s->target) {
+        rc = tx_err_set(err, errno == ENOMEM ? TX_ENOMEM : TX_EIO, "%s: %s", path,
+                        strerror(errno));
+        goto done;
+    }
+    if (writable) {
+        if ((rc = writer_lock(s, err)) != TX_OK || (rc = remove_stale(s, err)) != TX_OK)
+            goto done;
+        /* Another writer may have created the store since the stat; the lock settles it. */
+        exists = stat(s->target, &st) == 0;
+        if (!exists && errno != ENOENT) {
+            rc = tx_err_set(err, TX_EIO, "%s: %s", path, strerror(errno));
+            goto done;
+        }
+        if (!exists) {
+            rc = store_create(s, err);
+            goto done;
+        }
+    } else if (written_here(s->target)) {
+        rc = tx_err_set(err, TX_EEXIST,
+                        "%s: already open in this process (a store has one writer, or readers "
+                        "only)",
+                        path);
+        goto done;
+    } else if (!exists) {
+        rc = tx_err_set(err, TX_ENOTFOUND, "%s: no such store", path);
+        goto done;
+    }
+    /* The committed file is only ever read; a writer moves to a copy at its first change.
+     * Probes that fail on files that are not stores, without HDF5 printing its stack. */
     quiet_state q;
     h5_quiet(&q);
-    htri_t is = H5Fis_hdf5(path);
+    htri_t is = H5Fis_hdf5(s->target);
     if (is > 0)
-        s->file = H5Fopen(path, writable ? H5F_ACC_RDWR : H5F_ACC_RDONLY, H5P_DEFAULT);
+        s->file = H5Fopen(s->target, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (is < 0 || (is > 0 && s->file < 0))
         rc = h5_fail(err, "%s: cannot open", path);
     else if (is == 0)
@@ -1294,14 +1642,13 @@ int tx_store_open(const char *path, int writable, int zstd_level, tx_store **out
         rc = TX_OK;
     h5_loud(&q);
     /* HDF5 hands a second open of the same file in one process the same underlying file.
-     * Two stores on it would each write back their own catalogue, so a store has one
-     * writer, or readers only (across processes HDF5's file lock says the same). */
-    if (rc == TX_OK) {
+     * A writer opened while readers of this process are open is refused too, so the rule
+     * within a process stays one writer, or readers only. */
+    if (rc == TX_OK && writable) {
         ssize_t nopen = H5Fget_obj_count(s->file, H5F_OBJ_FILE);
-        unsigned intent = 0;
-        if (nopen < 0 || H5Fget_intent(s->file, &intent) < 0)
+        if (nopen < 0)
             rc = h5_fail(err, "%s: cannot query the open file", path);
-        else if (nopen > 1 && (writable || (intent & H5F_ACC_RDWR)))
+        else if (nopen > 1)
             rc = tx_err_set(err, TX_EEXIST,
                             "%s: already open in this process (a store has one writer, or "
                             "readers only)",
@@ -1311,11 +1658,9 @@ int tx_store_open(const char *path, int writable, int zstd_level, tx_store **out
         rc = store_load(s, err);
 done:
     if (rc != TX_OK) {
+        /* A store that failed half way through its creation is only a working copy, which
+         * store_free removes. */
         store_free(s);
-        /* A store that failed half way through its creation is not left behind, as later
-         * opens would reject it. */
-        if (created)
-            remove(path);
         return rc;
     }
     *out = s;
@@ -1328,11 +1673,11 @@ int tx_store_flush(tx_store *s, tx_err *err)
         return tx_err_set(err, TX_EINVAL, "tx_store_flush: NULL store");
     if (!s->writable)
         return TX_OK;
-    int rc = catalogue_write(s, err);
+    int rc = failing(s, catalogue_write(s, err));
     if (rc != TX_OK)
         return rc;
-    if (H5Fflush(s->file, H5F_SCOPE_LOCAL) < 0)
-        return h5_fail(err, "%s: cannot flush", s->path);
+    if (s->wip && H5Fflush(s->file, H5F_SCOPE_LOCAL) < 0)
+        return failing(s, h5_fail(err, "%s: cannot flush", s->path));
     return TX_OK;
 }
 
@@ -1341,24 +1686,38 @@ int tx_store_close(tx_store *s, tx_err *err)
     if (!s)
         return TX_OK;
     int rc = TX_OK;
-    if (s->writable)
-        rc = catalogue_write(s, err);
+    if (s->writable && s->failed == TX_OK)
+        rc = failing(s, catalogue_write(s, err));
     for (int g = 0; g < TX_STORE_NGRIDS; g++) {
         grid *gr = &s->g[g];
         /* Closing a dataset writes its dirty cached chunks, so failures show here. */
         if (gr->value >= 0 && H5Dclose(gr->value) < 0 && rc == TX_OK)
-            rc = h5_fail(err, "%s:/series/%dmin/value: cannot close", s->path,
-                         tx_store_grid_minutes[g]);
+            rc = failing(s, h5_fail(err, "%s:/series/%dmin/value: cannot close", s->path,
+                                    tx_store_grid_minutes[g]));
         if (gr->quality >= 0 && H5Dclose(gr->quality) < 0 && rc == TX_OK)
-            rc = h5_fail(err, "%s:/series/%dmin/quality: cannot close", s->path,
-                         tx_store_grid_minutes[g]);
+            rc = failing(s, h5_fail(err, "%s:/series/%dmin/quality: cannot close", s->path,
+                                    tx_store_grid_minutes[g]));
         gr->value = gr->quality = H5I_INVALID_HID;
     }
     if (s->file >= 0 && H5Fclose(s->file) < 0 && rc == TX_OK)
-        rc = h5_fail(err, "%s: cannot close", s->path);
+        rc = failing(s, h5_fail(err, "%s: cannot close", s->path));
     s->file = H5I_INVALID_HID;
+    if (rc == TX_OK && s->failed != TX_OK)
+        rc = tx_err_set(err, s->failed,
+                        "%s: not saved: a write of this session failed, the store is as it "
+                        "was before",
+                        s->path);
+    else if (rc == TX_OK && s->wip)
+        rc = commit(s, err);
     store_free(s);
     return rc;
+}
+
+void tx_store_abort(tx_store *s)
+{
+    /* HDF5 still writes the cached chunks into the working copy as it closes; the copy is
+     * removed right after. */
+    store_free(s);
 }
 
 int tx_store_file_size(tx_store *s, uint64_t *bytes, tx_err *err)
@@ -1532,6 +1891,10 @@ int tx_store_read_block(tx_store *s, int interval_minutes, size_t row0, size_t n
     return rc;
 }
 
+static int write_block(tx_store *s, int interval_minutes, size_t row0, size_t nrows,
+                       int64_t slot0, size_t nslots, const double *value,
+                       const uint8_t *quality, tx_err *err);
+
 int tx_store_write_block(tx_store *s, int interval_minutes, size_t row0, size_t nrows,
                          int64_t slot0, size_t nslots, const double *value,
                          const uint8_t *quality, tx_err *err)
@@ -1545,6 +1908,18 @@ int tx_store_write_block(tx_store *s, int interval_minutes, size_t row0, size_t 
                           s->path);
     if (nrows == 0 || nslots == 0)
         return TX_OK;
+    return failing(s, write_block(s, interval_minutes, row0, nrows, slot0, nslots, value,
+                                  quality, err));
+}
+
+/* The write itself, on the working copy; any failure ends the session's writing. */
+static int write_block(tx_store *s, int interval_minutes, size_t row0, size_t nrows,
+                       int64_t slot0, size_t nslots, const double *value,
+                       const uint8_t *quality, tx_err *err)
+{
+    int rc = begin_write(s, err);
+    if (rc != TX_OK)
+        return rc;
     const int m = interval_minutes;
     grid *gr = &s->g[tx_store_grid_of(m)];
     const hsize_t need[2] = {row0 + nrows, (hsize_t)slot0 + nslots};

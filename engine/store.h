@@ -23,7 +23,8 @@
  *
  * The catalogue (enterprises, meters, events) is held in memory while the store is open and
  * written back by tx_store_flush / tx_store_close. Series are read and written in blocks.
- * Not thread-safe: one thread calls the store.
+ * Writers work on a copy committed at close (crash safety, below). Not thread-safe: one
+ * thread calls the store.
  */
 #ifndef TX_STORE_H
 #define TX_STORE_H
@@ -53,23 +54,47 @@ int tx_store_slot(int64_t t, int interval_minutes, int64_t *slot);
 size_t tx_store_chunk_rows(int interval_minutes);
 size_t tx_store_chunk_slots(int interval_minutes);
 
-/* Opens a store; writable != 0 creates it when absent (a creation that fails half way
- * removes the file). zstd_level applies to new data. Errors: TX_ENOTFOUND (absent and
- * read-only), TX_EINVAL "not a tanxiao store" (not a regular file, not HDF5, no or another
- * format attribute), TX_EINVAL (other format_version or epoch, catalogue incomplete or
- * inconsistent), TX_EHDF5 (cannot create or open, e.g. locked by another process: HDF5's
- * reason is in the message), TX_EIO (stat failed), TX_EEXIST (already open in this process
- * by a writer, or opened for writing while open: one writer or readers only). HDF5 prints
- * no error stack for these.
+/*
+ * Crash safety. A writer never changes the committed store file. tx_store_open(writable)
+ * takes an exclusive lock (flock on "STORE.lock", never waiting) and removes working copies
+ * left by writers that died; the first change of the session (a put that changes the
+ * catalogue, reaching tx_store_flush or close, or a series write) copies STORE to
+ * "STORE.wip-PID" and every write goes there; tx_store_close commits: fsync, rename over
+ * STORE, fsync of the directory. So whether the process is killed, or a write or the
+ * caller fails, STORE holds either the whole session or none of it. A session that changes
+ * nothing copies nothing and leaves STORE as it was. A new store is created as the working
+ * copy and appears under its name at close. The copy needs free space of the store's size
+ * and costs a read and write of it (a reflink where the filesystem has them). Readers take
+ * no lock and read the committed file; a commit replaces it by a new file under them, so
+ * an open reader keeps the state it opened.
+ *
+ * Opens a store; writable != 0 creates it when absent. zstd_level applies to new data.
+ * Errors: TX_ENOTFOUND (absent and read-only), TX_EINVAL "not a tanxiao store" (not a
+ * regular file, not HDF5, no or another format attribute), TX_EINVAL (other
+ * format_version or epoch, catalogue incomplete or inconsistent), TX_EHDF5 (cannot create
+ * or open, e.g. no such directory or no permission: the system's or HDF5's reason is in
+ * the message), TX_EIO (stat failed, cannot lock or list the directory), TX_EEXIST
+ * ("store STORE is being written by another process (pid N)": another writer holds the
+ * lock; or "already open in this process": one writer, or readers only, within a process).
+ * HDF5 prints no error stack for these.
  * Memory: the catalogue, plus a chunk cache of up to 64 MiB (values) + 16 MiB (quality)
- * for each grid in use, filled only as chunks are touched. */
+ * for each grid in use, filled only as chunks are touched.
+ */
 int tx_store_open(const char *path, int writable, int zstd_level, tx_store **out,
                   tx_err *err);
-/* Writes the catalogue back (when writable and changed), writes the cached chunks, and
- * closes; 0 or the first error (the store is freed in every case). Accepts NULL. */
+/* Ends a session. Readers: closes. Writers: writes the catalogue (when changed) and the
+ * cached chunks, closes, and commits the working copy over STORE (see above); when any
+ * write of the session failed (or the commit fails) nothing is committed, the copy is
+ * removed and STORE is as it was. Returns 0 or the first error; the store is freed and the
+ * lock released in every case. Accepts NULL. Callers that fail half way through a session
+ * call tx_store_abort instead, so that their partial work is not committed. */
 int tx_store_close(tx_store *s, tx_err *err);
-/* Writes the catalogue (the tables changed since the last write) and the cached chunks,
- * and flushes the file without closing. No-op on a read-only store. */
+/* Ends a session without committing anything: closes, removes the working copy, releases
+ * the lock. STORE is as it was when the session opened. Accepts NULL. */
+void tx_store_abort(tx_store *s);
+/* Writes the catalogue (the tables changed since the last write) and the cached chunks
+ * into the working copy and flushes it, without closing. No-op on a read-only store or a
+ * session without changes. Nothing is visible under STORE's name before tx_store_close. */
 int tx_store_flush(tx_store *s, tx_err *err);
 
 /* The catalogue (valid until the next put or close). Enterprises and meters are in the
@@ -127,7 +152,8 @@ int tx_store_write_block(tx_store *s, int interval_minutes, size_t row0, size_t 
                          int64_t slot0, size_t nslots, const double *value,
                          const uint8_t *quality, tx_err *err);
 
-/* Size of the store file in bytes (exact after tx_store_flush; cached chunks not yet
+/* Size of the file the session works on (the working copy once it has changes) in bytes
+ * (exact after tx_store_flush; cached chunks not yet
  * written are not counted before). */
 int tx_store_file_size(tx_store *s, uint64_t *bytes, tx_err *err);
 

@@ -148,6 +148,17 @@ with h5py.File(results, "r") as f:
                   "meter %s %d total %.6f == truth %s" % (mid, year, t, tr["total"]))
             check(close(float(c), float(tr["coverage"]), rel=1e-12, abs_=1e-12),
                   "meter %s %d coverage %.9f == truth %s" % (mid, year, c, tr["coverage"]))
+    # Per-meter quality flags equal the injected faults, where the truth lists them.
+    flag_cols = [c for c in ("rollovers", "gaps", "replacements", "spikes", "implausible",
+                             "stuck_intervals", "negatives", "multiplier_changes")
+                 if truth and c in truth[0] and c in g]
+    flags = {c: g[c][()] for c in flag_cols}
+    for i, mid in enumerate(mids):
+        tr = truth_by.get((mid, REPORT))
+        for c in flag_cols:
+            check(int(flags[c][i]) == int(tr[c]),
+                  "meter %s flag %s: %d == truth %s" % (mid, c, flags[c][i], tr[c]))
+    print("flags compared per meter:", ", ".join(flag_cols))
     rollovers = int(g["rollovers"][()].sum())
     replacements = int(g["replacements"][()].sum())
     gaps = int(g["gaps"][()].sum())
@@ -156,6 +167,27 @@ with h5py.File(results, "r") as f:
     check(gaps >= 1, "the injected gaps were bridged")
     check(rollovers == sum(int(r["rollovers"]) for r in truth if int(r["year"]) == REPORT),
           "rollover count equals the truth")
+
+# ---- 3b. the rejects report holds every bad row the generator wrote, with its reason ------
+expected_path = os.path.join(city, "truth", "rejects_expected.csv")
+if os.path.exists(expected_path):
+    expected = read_csv(expected_path)
+    got = read_csv(store + ".rejects.csv")
+    got_keys = {}
+    for r in got:
+        rel = os.path.relpath(r["file"], city)
+        got_keys.setdefault((rel, int(r["line"])), []).append(r["reason"])
+    for e in expected:
+        key = (e["file"], int(e["line"]))
+        check(e["reason"] in got_keys.get(key, []),
+              "rejects report has %s:%s %s (got %s)" % (e["file"], e["line"], e["reason"],
+                                                       got_keys.get(key)))
+    exp_keys = {(e["file"], int(e["line"]), e["reason"]) for e in expected}
+    for (rel, line), reasons in got_keys.items():
+        for reason in reasons:
+            check((rel, line, reason) in exp_keys,
+                  "unexpected report row %s:%d %s" % (rel, line, reason))
+    print("rejects report: %d rows, %d expected" % (len(got), len(expected)))
 
 # ---- 4. independent recomputation of the enterprises ----------------------------------------
 def period_va(eid, year):

@@ -375,6 +375,12 @@ static void test_meter_period_interval(void **state)
     assert_float_equal(mp.total, 12.0, 1e-12);
     assert_int_equal(mp.nvalid, 3);
     assert_int_equal(mp.nexpected, 4);
+    assert_int_equal(mp.st.gaps, 1);
+    double v2[] = {NAN, NAN, 1, NAN, 2};
+    meter(TX_KIND_INTERVAL, v2, 5, NULL, 0, 1.0, 0, &mp);
+    assert_int_equal(mp.st.gaps, 2);
+    assert_int_equal(mp.st.gap_intervals, 3);
+    assert_float_equal(mp.total, 3.0, 0);
     /* Multiplier event at label 1's instant: value 2 (covering (t1, t2]) starts at t1 and
      * uses the new multiplier; values 0 and 1 the old. */
     double w[] = {1, 1, 1, 1};

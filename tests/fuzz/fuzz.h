@@ -36,6 +36,8 @@ unsigned fuzz_touch(const void *p, size_t n);
 
 /* 1 when s[0..n) is UTF-8 without NUL (RFC 3629; a decoder written apart from csv.c's). */
 int fuzz_utf8_valid(const char *s, size_t n);
+/* Length of the longest prefix of s[0..n) made of whole valid characters other than NUL. */
+size_t fuzz_utf8_prefix(const char *s, size_t n);
 
 /* Checks the views of a record returned by tx_csv_next: raw readable, every field readable
  * and either inside the raw text (a view into the file buffer) or disjoint from it (an

@@ -60,7 +60,7 @@ static size_t utf8_decode(const unsigned char *s, size_t n, uint32_t *cp)
     return len;
 }
 
-int fuzz_utf8_valid(const char *s, size_t n)
+size_t fuzz_utf8_prefix(const char *s, size_t n)
 {
     const unsigned char *u = (const unsigned char *)s;
     size_t i = 0;
@@ -68,11 +68,13 @@ int fuzz_utf8_valid(const char *s, size_t n)
         uint32_t cp;
         size_t k = utf8_decode(u + i, n - i, &cp);
         if (k == 0 || cp == 0)
-            return 0;
+            break;
         i += k;
     }
-    return 1;
+    return i;
 }
+
+int fuzz_utf8_valid(const char *s, size_t n) { return fuzz_utf8_prefix(s, n) == n; }
 
 void fuzz_check_row(const tx_csv_row *row)
 {

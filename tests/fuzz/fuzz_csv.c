@@ -293,11 +293,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_CHECK(rc == TX_EPARSE && c == NULL, "invalid UTF-8 or a NUL is refused at open");
         FUZZ_CHECK(strstr(err.msg, "not a UTF-8 text file") != NULL, "encoding message");
         /* The offset named is the first byte not starting a valid character. */
-        size_t at = 0;
-        while (at < n && fuzz_utf8_valid(in, at + 1) == 1)
-            at++;
-        while (at > 0 && !fuzz_utf8_valid(in, at))
-            at--;
+        const size_t at = fuzz_utf8_prefix(in, n);
         const char *b = strstr(err.msg, " at byte ");
         FUZZ_CHECK(b && strtoull(b + 9, NULL, 10) == at, "offset of the encoding error");
         uint64_t lines = 1;
