@@ -130,7 +130,8 @@ struct tx_store {
                    * committed file, opened read-only (a writer that has changed nothing) */
     hid_t file;
     int writable;
-    int lock_fd; /* writer's hold on "<target>.lock"; -1 for readers */
+    char *lock;  /* "<target>.lock", held by a writer through lock_fd (-1 for readers) */
+    int lock_fd;
     int failed;  /* the first error of a write to the working copy: close discards it */
     int level;
     table ent, met, ev;
@@ -1156,12 +1157,13 @@ static void grid_close(grid *gr)
 /*
  * HDF5 changes a file in place, and a process killed in the middle of that leaves metadata
  * that may not even open. So a writer never changes the committed file. It holds an
- * exclusive flock on "<store>.lock" for the whole session, makes a copy "<store>.wip-<pid>"
- * at its first change and works on that, and commits at close: fsync the copy, rename it
- * over the store, fsync the directory. Killed at any moment, it leaves the store as it was
- * before the session or as it is after, plus at most a working copy, which the next writer
- * removes. Readers take no lock: they open the committed file, which nobody changes, and a
- * commit replaces it under them by another inode, so they keep reading the old one.
+ * exclusive flock on "<store>.lock" for the whole session (the file is removed at the
+ * end), makes a copy "<store>.wip-<pid>" at its first change and works on that, and
+ * commits at close: fsync the copy, rename it over the store, fsync the directory. Killed
+ * at any moment, it leaves the store as it was before the session or as it is after, plus
+ * at most a working copy and a lock file nobody holds, which the next writer deals with.
+ * Readers take no lock: they open the committed file, which nobody changes, and a commit
+ * replaces it under them by another inode, so they keep reading the old one.
  */
 
 /* "<path><suffix>" in new memory, or NULL. */
@@ -1187,42 +1189,60 @@ static long lock_owner(int fd)
     return strtol(buf, NULL, 10);
 }
 
-/* Takes the writer's lock without waiting: a second writer fails at once. The lock file
- * stays on disk (removing it would let two writers lock two different files). */
+/* Takes the writer's lock without waiting: a second writer fails at once. The holder
+ * removes the lock file when it is done; a writer that locked a file just removed (it
+ * opened it before the removal) finds the name gone or on another file, and tries again. */
 static int writer_lock(tx_store *s, tx_err *err)
 {
-    int rc = TX_OK;
+    int rc = TX_OK, fd = -1;
     char *lock = path_with(s->target, ".lock");
     if (!lock)
         return tx_err_set(err, TX_ENOMEM, "%s: out of memory", s->path);
-    int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
-    if (fd < 0) {
-        /* Where the lock cannot be made, the store cannot be written either (no such
-         * directory, no permission): reported like a store that cannot be created. */
-        rc = tx_err_set(err, TX_EHDF5, "%s: cannot create or open %s (%s)", s->path, lock,
-                        strerror(errno));
-        goto done;
-    }
-    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-        int e = errno;
-        long pid = e == EWOULDBLOCK ? lock_owner(fd) : 0;
+    for (int attempt = 0;; attempt++) {
+        fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+        if (fd < 0) {
+            /* Where the lock cannot be made, the store cannot be written either (no such
+             * directory, no permission): reported like a store that cannot be created. */
+            rc = tx_err_set(err, TX_EHDF5, "%s: cannot create or open %s (%s)", s->path, lock,
+                            strerror(errno));
+            goto done;
+        }
+        if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+            int e = errno;
+            long pid = e == EWOULDBLOCK ? lock_owner(fd) : 0;
+            close(fd);
+            if (e != EWOULDBLOCK)
+                rc = tx_err_set(err, TX_EIO, "%s: cannot lock %s (%s)", s->path, lock,
+                                strerror(e));
+            else if (pid == (long)getpid())
+                rc = tx_err_set(err, TX_EEXIST,
+                                "%s: already open in this process (a store has one writer, or "
+                                "readers only)",
+                                s->path);
+            else if (pid > 0)
+                rc = tx_err_set(err, TX_EEXIST,
+                                "store %s is being written by another process (pid %ld)",
+                                s->path, pid);
+            else
+                rc = tx_err_set(err, TX_EEXIST,
+                                "store %s is being written by another process", s->path);
+            goto done;
+        }
+        struct stat held, named;
+        if (fstat(fd, &held) != 0) {
+            rc = tx_err_set(err, TX_EIO, "%s: cannot stat %s (%s)", s->path, lock,
+                            strerror(errno));
+            close(fd);
+            goto done;
+        }
+        if (stat(lock, &named) == 0 && named.st_dev == held.st_dev &&
+            named.st_ino == held.st_ino)
+            break;
         close(fd);
-        if (e != EWOULDBLOCK)
-            rc = tx_err_set(err, TX_EIO, "%s: cannot lock %s (%s)", s->path, lock,
-                            strerror(e));
-        else if (pid == (long)getpid())
-            rc = tx_err_set(err, TX_EEXIST,
-                            "%s: already open in this process (a store has one writer, or "
-                            "readers only)",
-                            s->path);
-        else if (pid > 0)
-            rc = tx_err_set(err, TX_EEXIST,
-                            "store %s is being written by another process (pid %ld)", s->path,
-                            pid);
-        else
-            rc = tx_err_set(err, TX_EEXIST, "store %s is being written by another process",
-                            s->path);
-        goto done;
+        if (attempt == 100) {
+            rc = tx_err_set(err, TX_EEXIST, "store %s: its lock keeps changing hands", s->path);
+            goto done;
+        }
     }
     /* The holder's pid, for the message of a writer that finds the lock taken. */
     char buf[32];
@@ -1230,10 +1250,13 @@ static int writer_lock(tx_store *s, tx_err *err)
     if (ftruncate(fd, 0) != 0 || pwrite(fd, buf, (size_t)n, 0) != n) {
         rc = tx_err_set(err, TX_EIO, "%s: cannot write %s (%s)", s->path, lock,
                         strerror(errno));
+        unlink(lock);
         close(fd);
         goto done;
     }
     s->lock_fd = fd;
+    s->lock = lock;
+    lock = NULL;
 done:
     free(lock);
     return rc;
@@ -1465,12 +1488,14 @@ static void store_free(tx_store *s)
     if (s->wip)
         unlink(s->wip);
     if (s->lock_fd >= 0) {
-        /* Clears the pid, so no reader of this process takes the lock for its own. Only a
-         * courtesy for messages: a failure changes nothing else. */
-        if (ftruncate(s->lock_fd, 0) != 0)
+        /* Removed while still held (see writer_lock). Where it cannot be, its pid is
+         * cleared, so no reader of this process mistakes it for its own: only a courtesy,
+         * the lock itself goes with the descriptor. */
+        if (unlink(s->lock) != 0 && ftruncate(s->lock_fd, 0) != 0)
             errno = 0;
         close(s->lock_fd);
     }
+    free(s->lock);
     table_destroy(&s->ent);
     table_destroy(&s->met);
     table_destroy(&s->ev);

@@ -56,17 +56,17 @@ size_t tx_store_chunk_slots(int interval_minutes);
 
 /*
  * Crash safety. A writer never changes the committed store file. tx_store_open(writable)
- * takes an exclusive lock (flock on "STORE.lock", never waiting) and removes working copies
- * left by writers that died; the first change of the session (a put that changes the
- * catalogue, reaching tx_store_flush or close, or a series write) copies STORE to
- * "STORE.wip-PID" and every write goes there; tx_store_close commits: fsync, rename over
- * STORE, fsync of the directory. So whether the process is killed, or a write or the
- * caller fails, STORE holds either the whole session or none of it. A session that changes
- * nothing copies nothing and leaves STORE as it was. A new store is created as the working
- * copy and appears under its name at close. The copy needs free space of the store's size
- * and costs a read and write of it (a reflink where the filesystem has them). Readers take
- * no lock and read the committed file; a commit replaces it by a new file under them, so
- * an open reader keeps the state it opened.
+ * takes an exclusive lock (flock on "STORE.lock", never waiting; the file is removed at
+ * close) and removes working copies left by writers that died. The first change of the
+ * session (a put that changes the catalogue, once flushed or closed, or a series write)
+ * copies STORE to "STORE.wip-PID" and every write goes there; tx_store_close commits:
+ * fsync, rename over STORE, fsync of the directory. So whether the process is killed, or a
+ * write or the caller fails, STORE holds either the whole session or none of it. A session
+ * that changes nothing copies nothing and leaves STORE as it was. A new store is created
+ * as the working copy and appears under its name at close. The copy needs free space of
+ * the store's size and costs a read and a write of it (a reflink where the filesystem has
+ * them). Readers take no lock and read the committed file; a commit replaces it by a new
+ * file under them, so an open reader keeps the state it opened.
  *
  * Opens a store; writable != 0 creates it when absent. zstd_level applies to new data.
  * Errors: TX_ENOTFOUND (absent and read-only), TX_EINVAL "not a tanxiao store" (not a
@@ -152,9 +152,8 @@ int tx_store_write_block(tx_store *s, int interval_minutes, size_t row0, size_t 
                          int64_t slot0, size_t nslots, const double *value,
                          const uint8_t *quality, tx_err *err);
 
-/* Size of the file the session works on (the working copy once it has changes) in bytes
- * (exact after tx_store_flush; cached chunks not yet
- * written are not counted before). */
+/* Size in bytes of the file the session works on (the working copy once it has changes;
+ * exact after tx_store_flush, cached chunks not yet written are not counted before). */
 int tx_store_file_size(tx_store *s, uint64_t *bytes, tx_err *err);
 
 #endif /* TX_STORE_H */

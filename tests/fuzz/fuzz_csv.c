@@ -368,6 +368,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 buf w = {0};
                 expected_unknown(entries, nent, cap, &w);
                 FUZZ_CHECK(memchr(unknown, '\0', cap) != NULL, "unknown list terminated in cap");
+                if (strcmp(unknown, w.p) != 0)
+                    fprintf(stderr, "unknown-column list, cap %zu: got \"%s\", want \"%s\"\n",
+                            cap, unknown, w.p);
                 FUZZ_CHECK(strcmp(unknown, w.p) == 0, "unknown-column list");
                 free(w.p);
             }

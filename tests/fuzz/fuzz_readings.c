@@ -1,5 +1,5 @@
 /*
- * fuzz_readings.c - readings/*.csv: the reader, the header with tx_cols_readings and
+ * fuzz_readings.c - readings/<day>.csv: the reader, the header with tx_cols_readings and
  * tx_input_reading on every record.
  *
  * An accepted reading has a finite value, an instant at or after TX_EPOCH_UNIX that its
