@@ -307,7 +307,8 @@ static const char run_help[] =
     "options:\n"
     "  --store FILE          the meter store (required)\n"
     "  --financials DIR      directory with financials.csv and deflators.csv (required)\n"
-    "  --period P            2025 or 2025-01..2025-09 (required)\n"
+    "  --period P            2025, 2025-03, 2025-01..2025-09 (year to date) or\n"
+    "                        2024-10..2025-09 (rolling 12 months) (required)\n"
     "  --baseline B          base period of the same months, e.g. 2020 (reductions)\n"
     "  --output FILE         results file (required)\n"
     "  --tables DIR          reference tables (default: TANXIAO_TABLES or the built-in path)\n"
@@ -315,6 +316,11 @@ static const char run_help[] =
     "  --grid-geography G    Zhejiang (default), East_China or National\n"
     "  --pv-policy P         grid_only (default: CO2 of grid electricity only) or subtract\n"
     "                        ((grid - PV) x factor)\n"
+    "  --electricity-basis B equivalent (当量值, default) or equal_value (等价值) for tce\n"
+    "  --industry-level N    benchmark cells of 2 (default), 3 or 4 digits of GB/T 4754; a\n"
+    "                        cell with too few members falls back to its parent\n"
+    "  --below-scale P       benchmark (default: 规下 graded against the 规上 benchmark,\n"
+    "                        never entering it) or none (规下 not graded: NO_BENCHMARK)\n"
     "  --current-prices      where a deflator is missing, compute reductions at current\n"
     "                        prices and mark it (default: refuse)\n"
     "  --coverage-min X      completeness threshold (default from run_defaults.csv: 0.9)\n"
@@ -333,6 +339,8 @@ static int cmd_run(int argc, char **argv, const char *cmdline)
         {"pv-policy", required_argument, 0, 'P'},      {"current-prices", no_argument, 0, 'C'},
         {"coverage-min", required_argument, 0, 'c'},   {"min-members", required_argument, 0, 'm'},
         {"threads", required_argument, 0, 't'},        {"zstd-level", required_argument, 0, 'z'},
+        {"electricity-basis", required_argument, 0, 'E'},
+        {"industry-level", required_argument, 0, 'L'}, {"below-scale", required_argument, 0, 'B'},
         {"help", no_argument, 0, 'h'},                 {0, 0, 0, 0}};
     tx_run_params p = TX_RUN_PARAMS_DEFAULT;
     p.tables_dir = getenv("TANXIAO_TABLES");
@@ -377,6 +385,27 @@ static int cmd_run(int argc, char **argv, const char *cmdline)
             break;
         case 'C':
             p.current_prices = 1;
+            break;
+        case 'E':
+            if (strcmp(optarg, "equivalent") == 0)
+                p.electricity_basis = 0;
+            else if (strcmp(optarg, "equal_value") == 0)
+                p.electricity_basis = 1;
+            else
+                return usage_error("run", "--electricity-basis is equivalent or equal_value");
+            break;
+        case 'L':
+            if (parse_long(optarg, 2, 4, &v))
+                return usage_error("run", "--industry-level takes 2, 3 or 4");
+            p.industry_level = (int)v;
+            break;
+        case 'B':
+            if (strcmp(optarg, "benchmark") == 0)
+                p.below_scale = 0;
+            else if (strcmp(optarg, "none") == 0)
+                p.below_scale = 1;
+            else
+                return usage_error("run", "--below-scale is benchmark or none");
             break;
         case 'c': {
             char *end;

@@ -4,6 +4,8 @@
  * (usually the one that names the real cause, such as the zstd filter's). */
 #include "h5io.h"
 
+#include <hdf5_hl.h>
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -399,6 +401,91 @@ done:
         H5Pclose(dcpl);
     if (space >= 0)
         H5Sclose(space);
+    return rc;
+}
+
+int tx_h5_write_matrix(hid_t loc, const char *name, hid_t mem_type, const void *data,
+                       size_t rows, size_t cols, int level, const char *units,
+                       const char *long_name, tx_err *err)
+{
+    if (!name || !units || !long_name || (rows * cols > 0 && !data))
+        return tx_err_set(err, TX_EINVAL, "tx_h5_write_matrix: missing name, units, "
+                                          "long_name or data");
+    int rc = TX_OK, created = 0;
+    hid_t ftype = -1, space = -1, dcpl = -1, dset = -1;
+    int e = link_exists(loc, name, err);
+    if (e < 0)
+        return e;
+    if (e && H5Ldelete(loc, name, H5P_DEFAULT) < 0)
+        return h5_fail(err, "cannot replace '%s'", name);
+    ftype = file_type_of(mem_type, err);
+    if (ftype < 0)
+        return (int)ftype;
+    /* Whole rows per chunk, about 256 KiB: a reader takes an entity's series in one
+     * chunk and a block of entities in a few. */
+    size_t elem = H5Tget_size(mem_type), per_row = (cols ? cols : 1) * elem;
+    size_t crows = (256u << 10) / per_row;
+    crows = crows < 1 ? 1 : crows > rows ? (rows ? rows : 1) : crows;
+    hsize_t dims[2] = {rows, cols}, maxdims[2] = {H5S_UNLIMITED, H5S_UNLIMITED};
+    hsize_t chunk[2] = {crows, cols ? cols : 1};
+    space = H5Screate_simple(2, dims, maxdims);
+    if (space < 0) {
+        rc = h5_fail(err, "cannot create a dataspace of %zu x %zu", rows, cols);
+        goto done;
+    }
+    dcpl = tx_h5_dcpl(2, chunk, level, -1, NULL, err);
+    if (dcpl < 0) {
+        rc = (int)dcpl;
+        goto done;
+    }
+    dset = H5Dcreate2(loc, name, ftype, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    if (dset < 0) {
+        rc = h5_fail(err, "cannot create dataset '%s'", name);
+        goto done;
+    }
+    created = 1;
+    if (rows * cols > 0 && H5Dwrite(dset, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0) {
+        rc = h5_fail(err, "cannot write dataset '%s'", name);
+        goto done;
+    }
+    rc = tx_h5_attr_string(dset, "units", units, err);
+    if (!rc)
+        rc = tx_h5_attr_string(dset, "long_name", long_name, err);
+done:
+    if (dset >= 0)
+        H5Dclose(dset);
+    if (rc && created)
+        H5Ldelete(loc, name, H5P_DEFAULT);
+    if (dcpl >= 0)
+        H5Pclose(dcpl);
+    if (space >= 0)
+        H5Sclose(space);
+    H5Tclose(ftype);
+    return rc;
+}
+
+int tx_h5_dimension_scale(hid_t loc, const char *dset_name, unsigned dim,
+                          const char *scale_name, const char *label, tx_err *err)
+{
+    int rc = TX_OK;
+    hid_t d = H5Dopen2(loc, dset_name, H5P_DEFAULT), sc = H5Dopen2(loc, scale_name, H5P_DEFAULT);
+    if (d < 0 || sc < 0) {
+        rc = h5_fail(err, "cannot open '%s' or '%s'", dset_name, scale_name);
+        goto done;
+    }
+    htri_t is = H5DSis_scale(sc);
+    if (is < 0 || (!is && H5DSset_scale(sc, label) < 0)) {
+        rc = h5_fail(err, "cannot make '%s' a dimension scale", scale_name);
+        goto done;
+    }
+    if (H5DSattach_scale(d, sc, dim) < 0 || H5DSset_label(d, dim, label) < 0)
+        rc = h5_fail(err, "cannot attach '%s' to dimension %u of '%s'", scale_name, dim,
+                     dset_name);
+done:
+    if (d >= 0)
+        H5Dclose(d);
+    if (sc >= 0)
+        H5Dclose(sc);
     return rc;
 }
 

@@ -61,6 +61,16 @@ int tx_h5_write_column(hid_t loc, const char *name, hid_t mem_type, const void *
  * (no unit), long_name required. */
 int tx_h5_write_strings(hid_t loc, const char *name, const char *data, size_t width,
                         size_t n, int level, const char *long_name, tx_err *err);
+/* A 2-D [rows, cols] dataset of mem_type, chunked by whole rows (about 256 KiB a chunk),
+ * shuffle + zstd, units and long_name; replaced when present. */
+int tx_h5_write_matrix(hid_t loc, const char *name, hid_t mem_type, const void *data,
+                       size_t rows, size_t cols, int level, const char *units,
+                       const char *long_name, tx_err *err);
+/* Makes scale_name (a 1-D dataset under loc) a dimension scale labelled `label` (when it
+ * is not one yet) and attaches it to dimension dim of dset_name, which gets the label. */
+int tx_h5_dimension_scale(hid_t loc, const char *dset_name, unsigned dim,
+                          const char *scale_name, const char *label, tx_err *err);
+
 /* Number of elements of a 1-D dataset. TX_ENOTFOUND when absent, TX_EINVAL when not 1-D. */
 int tx_h5_column_length(hid_t loc, const char *name, size_t *n, tx_err *err);
 /* Reads a whole 1-D column converted to mem_type into data (n elements, from

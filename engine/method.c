@@ -11,7 +11,7 @@ const char *const tx_status_names[TX_NSTATUS] = {"OK", "INCOMPLETE", "NOT_RATEAB
                                                  "NO_BENCHMARK"};
 
 int tx_method_coefs(const tx_tables *t, const char *series, const char *geography, int year,
-                    int pv_policy, tx_coefs *c, tx_err *err)
+                    int pv_policy, int elec_basis, tx_coefs *c, tx_err *err)
 {
     memset(c, 0, sizeof *c);
     int rc = tx_tables_grid_factor(t, series, geography, year, &c->grid_kgco2_per_kwh,
@@ -25,6 +25,8 @@ int tx_method_coefs(const tx_tables *t, const char *series, const char *geograph
         if (isfinite(t->kgco2[k]))
             c->tco2[k] = t->kgco2[k] / 1000.0;
     }
+    if (elec_basis == TX_ELEC_EQUAL_VALUE)
+        c->tce[TX_CARRIER_ELECTRICITY] = t->kgce_per_kwh_equal_value / 1000.0;
     c->tce[TX_CARRIER_PV_GENERATION] = 0.0; /* PV is not part of energy_tce */
     c->tce[TX_CARRIER_WATER] = 0.0;
     c->tco2[TX_CARRIER_ELECTRICITY] = c->grid_kgco2_per_kwh / 1000.0;
@@ -49,12 +51,18 @@ int tx_method_carrier_required(int carrier, int pv_policy)
     return 1;
 }
 
+int tx_industry_at_level(int industry, int level)
+{
+    return level == 2 ? industry / 100 : level == 3 ? industry / 10 : industry;
+}
+
 int tx_method_grade(const tx_grade_in *in, const tx_grade_params *p, tx_grade_out *out)
 {
     const size_t n = in->n;
     uint8_t *want = malloc(n ? n : 1);
     if (!want)
         return TX_ENOMEM;
+    tx_grade_cells *cells = out->cells;
 
     /* Statuses before benchmarks: NOT_RATEABLE > INCOMPLETE; the rest are candidates. */
     for (size_t i = 0; i < n; i++) {
@@ -68,45 +76,56 @@ int tx_method_grade(const tx_grade_in *in, const tx_grade_params *p, tx_grade_ou
         out->intensity[i] = rateable ? in->co2_t[i] / va : NAN;
     }
 
-    /* Industry benchmarks: ratio of sums over rated 规上 members, in enterprise order so
-     * the sums are reproducible. */
-    memset(out->div_co2, 0, sizeof out->div_co2);
-    memset(out->div_va, 0, sizeof out->div_va);
-    memset(out->div_members, 0, sizeof out->div_members);
+    /* Benchmark cells at every level: ratio of sums over rated 规上 members, summed in
+     * enterprise order so the sums are reproducible. */
+    memset(cells, 0, sizeof *cells);
     for (size_t i = 0; i < n; i++) {
         if (out->status[i] != TX_STATUS_OK || !in->above[i])
             continue;
-        unsigned d = in->division[i] % 100;
-        out->div_co2[d] += in->co2_t[i];
-        out->div_va[d] += in->va[i];
-        out->div_members[d]++;
+        for (int l = 2; l <= 4; l++) {
+            int c = tx_industry_at_level(in->industry[i], l);
+            cells->co2[l - 2][c] += in->co2_t[i];
+            cells->va[l - 2][c] += in->va[i];
+            cells->members[l - 2][c]++;
+        }
     }
-    for (int d = 0; d < 100; d++) {
-        out->div_intensity[d] = out->div_members[d] ? out->div_co2[d] / out->div_va[d] : NAN;
-        out->div_has_benchmark[d] = out->div_members[d] >= (uint32_t)p->min_members &&
-                                    isfinite(out->div_intensity[d]) &&
-                                    out->div_intensity[d] > 0;
-    }
+    for (int l = 0; l < 3; l++)
+        for (int c = 0; c < 10000; c++) {
+            uint32_t m = cells->members[l][c];
+            double ci = m ? cells->co2[l][c] / cells->va[l][c] : NAN;
+            cells->intensity[l][c] = ci;
+            cells->has_benchmark[l][c] = m >= (uint32_t)p->min_members && isfinite(ci) && ci > 0;
+        }
 
-    /* NO_BENCHMARK where the cell is too small or zero; 规下 use the 规上 benchmark. */
-    double *bench = malloc((n ? n : 1) * sizeof *bench);
-    if (!bench) {
-        free(want);
-        return TX_ENOMEM;
-    }
+    /* Each candidate takes the finest cell, from the run's level up to the division, that
+     * has enough members; none: NO_BENCHMARK. 规下 use the 规上 cells (or none). */
     for (size_t i = 0; i < n; i++) {
-        unsigned d = in->division[i] % 100;
-        if (out->status[i] == TX_STATUS_OK && !out->div_has_benchmark[d])
+        out->bench[i] = NAN;
+        out->bench_level[i] = 0;
+        if (out->status[i] != TX_STATUS_OK)
+            continue;
+        if (!in->above[i] && p->below_scale == TX_BELOW_NONE) {
             out->status[i] = TX_STATUS_NO_BENCHMARK;
-        bench[i] = out->div_intensity[d];
-        want[i] = out->status[i] == TX_STATUS_OK || out->status[i] == TX_STATUS_NO_BENCHMARK;
+            continue;
+        }
+        for (int l = p->industry_level; l >= 2; l--) {
+            int c = tx_industry_at_level(in->industry[i], l);
+            if (cells->has_benchmark[l - 2][c]) {
+                out->bench[i] = cells->intensity[l - 2][c];
+                out->bench_level[i] = (uint8_t)l;
+                break;
+            }
+        }
+        if (!out->bench_level[i])
+            out->status[i] = TX_STATUS_NO_BENCHMARK;
     }
+    for (size_t i = 0; i < n; i++)
+        want[i] = out->status[i] == TX_STATUS_OK || out->status[i] == TX_STATUS_NO_BENCHMARK;
     txk_classify(out->intensity, want, n, p->level_bounds, p->nlevel_bounds, out->level);
     for (size_t i = 0; i < n; i++)
         want[i] = out->status[i] == TX_STATUS_OK;
-    txk_ratio(out->intensity, bench, want, n, out->k);
+    txk_ratio(out->intensity, out->bench, want, n, out->k);
     txk_classify(out->k, want, n, p->grade_bounds, p->ngrade_bounds, out->grade);
-    free(bench);
     free(want);
     return TX_OK;
 }
@@ -123,6 +142,21 @@ double tx_method_reduction_pct(double x_t, double va_t, double price_t, double x
     if (!(i_b > 0))
         return NAN;
     return (1.0 - i_t / i_b) * 100.0;
+}
+
+/* Half away from zero at 4 decimals, the way a published table rounds. */
+static double round4(double x)
+{
+    return round(x * 10000.0) / 10000.0;
+}
+
+double tx_method_reduction_nbs_pct(double x_t, double va_t, double price_t, double x_b,
+                                   double va_b, double price_b)
+{
+    if (isnan(tx_method_reduction_pct(x_t, va_t, price_t, x_b, va_b, price_b)))
+        return NAN;
+    double i_t = round4(x_t / (va_t / (price_t / price_b))), i_b = round4(x_b / va_b);
+    return i_b > 0 ? (1.0 - i_t / i_b) * 100.0 : NAN;
 }
 
 /* Ceiling of a / b for b > 0 and any sign of a. */
@@ -457,6 +491,14 @@ void tx_method_meter_period(const tx_meter_spec *sp, const double *vals, size_t 
             run = 0;
         }
     }
-    size_t edge[2] = {0, m};
-    txk_binned_sum(sc->delta, sc->valid, edge, 1, &out->total, &out->nvalid);
+    size_t one[2] = {0, m};
+    const size_t *edges = sp->edges ? sp->edges : one;
+    size_t nbins = sp->edges ? sp->nbins : 1;
+    txk_binned_sum(sc->delta, sc->valid, edges, nbins, out->bin_total, out->bin_valid);
+    out->total = 0.0;
+    out->nvalid = 0;
+    for (size_t b = 0; b < nbins; b++) {
+        out->total += out->bin_total[b];
+        out->nvalid += out->bin_valid[b];
+    }
 }

@@ -37,9 +37,14 @@ typedef struct {
     int grid_year_used;
 } tx_coefs;
 
-/* Coefficients for data year `year`, grid factor series/geography and a PV policy. */
+/* Electricity in tce: 当量值 (calorific equivalent, the default) or 等价值 (fuel burnt to
+ * generate it). Never mixed in one figure. */
+enum { TX_ELEC_EQUIVALENT = 0, TX_ELEC_EQUAL_VALUE = 1 };
+
+/* Coefficients for data year `year`, grid factor series/geography, a PV policy and an
+ * electricity basis. */
 int tx_method_coefs(const tx_tables *t, const char *series, const char *geography, int year,
-                    int pv_policy, tx_coefs *c, tx_err *err);
+                    int pv_policy, int elec_basis, tx_coefs *c, tx_err *err);
 
 /* 1 when a carrier's coverage enters the enterprise coverage (energy and CO2 carriers;
  * PV only under TX_PV_SUBTRACT; never water). */
@@ -53,33 +58,50 @@ typedef struct {
     const double *coverage;   /* enterprise coverage; NaN when no required meter */
     const uint8_t *has_elec;  /* 1 when the enterprise has an electricity meter */
     const uint8_t *above;     /* 1 规上 */
-    const uint8_t *division;  /* 2-digit GB/T 4754 division, 1..99 */
+    const uint16_t *industry; /* 4-digit GB/T 4754 class as a number, 0..9999 */
 } tx_grade_in;
+
+/* What 规下 enterprises get. */
+enum { TX_BELOW_BENCHMARK = 0, /* graded against the 规上 benchmark, never entering it */
+       TX_BELOW_NONE = 1 };    /* not graded: NO_BENCHMARK */
 
 typedef struct {
     double coverage_min;
     int min_members;
+    int industry_level; /* 2, 3 or 4 digits; a smaller cell falls back to its parent */
+    int below_scale;    /* TX_BELOW_BENCHMARK or TX_BELOW_NONE */
     const double *level_bounds;
     size_t nlevel_bounds;
     const double *grade_bounds;
     size_t ngrade_bounds;
 } tx_grade_params;
 
-/* Outputs: n entries each (caller buffers), and per division (100 entries each). */
+/* Benchmark cells of the three industry levels: index [level - 2][code at that level]
+ * (division 0..99, group 0..999, class 0..9999). Sums over rated 规上 members. */
+typedef struct {
+    double co2[3][10000], va[3][10000];
+    uint32_t members[3][10000];
+    double intensity[3][10000]; /* ratio of sums; NaN when no members */
+    uint8_t has_benchmark[3][10000];
+} tx_grade_cells;
+
+/* Code of a 4-digit class at a level: 2614 -> 26 (level 2), 261 (3), 2614 (4). */
+int tx_industry_at_level(int industry, int level);
+
+/* Outputs: n entries each, caller buffers. */
 typedef struct {
     uint8_t *status;
-    double *intensity; /* L, reported whenever VA > 0 */
-    uint8_t *level;    /* OK and NO_BENCHMARK only */
-    double *k;         /* OK only */
-    uint8_t *grade;    /* OK only */
-    double div_co2[100], div_va[100]; /* benchmark sums (规上 rated members) */
-    uint32_t div_members[100];
-    double div_intensity[100]; /* ratio of sums; NaN when no members */
-    uint8_t div_has_benchmark[100];
+    double *intensity;   /* L, reported whenever VA > 0 */
+    uint8_t *level;      /* carbon level: OK and NO_BENCHMARK only */
+    double *k;           /* OK only */
+    uint8_t *grade;      /* OK only */
+    double *bench;       /* the benchmark intensity the enterprise was graded against */
+    uint8_t *bench_level; /* industry level of that benchmark cell (2..4), 0 none */
+    tx_grade_cells *cells; /* caller allocated (large: use calloc) */
 } tx_grade_out;
 
-/* Statuses, L, levels, industry benchmarks, K and grades (METHOD.md sections 4 and 8).
- * Allocates scratch of n bytes (TX_ENOMEM). */
+/* Statuses, L, levels, industry benchmarks with fallback to the parent level, K and
+ * grades (METHOD.md sections 4 and 8). Allocates scratch of n bytes (TX_ENOMEM). */
 int tx_method_grade(const tx_grade_in *in, const tx_grade_params *p, tx_grade_out *out);
 
 /* Reduction of an intensity in percent: (1 - (x_t / va_t_const) / (x_b / va_b_const)) x 100
@@ -90,8 +112,12 @@ double tx_method_reduction_pct(double x_t, double va_t, double price_t, double x
 
 
 /* One meter over one period (METHOD.md sections 1 and 8). */
+#define TX_MAX_BINS 12 /* months of a period */
 typedef struct {
-    double total;       /* consumption in the canonical unit after multipliers */
+    double total;       /* consumption in the canonical unit after multipliers (the sum of
+                           the bins, in bin order) */
+    double bin_total[TX_MAX_BINS];   /* per bin (month) */
+    uint64_t bin_valid[TX_MAX_BINS]; /* measured intervals per bin */
     uint64_t nvalid;    /* measured intervals */
     uint64_t nexpected; /* intervals in the period */
     txk_delta_stats st; /* rollovers, quarantined negatives, bridged gaps */
@@ -116,6 +142,9 @@ typedef struct {
     double median_factor; /* without capacity: a step above this times the median positive
                              step consumption is implausible (METHOD.md: 20); 0 = off */
     size_t stuck_steps;  /* a run of at least this many zero steps is flagged stuck; 0 = off */
+    const size_t *edges; /* nbins + 1 interval indexes: bin b is [edges[b], edges[b+1]);
+                            NULL: one bin over all intervals */
+    size_t nbins;        /* 1..TX_MAX_BINS */
 } tx_meter_spec;
 
 /* Scratch of one thread: n entries each (n = values of the period). */
@@ -142,5 +171,10 @@ typedef struct {
 void tx_method_meter_period(const tx_meter_spec *spec, const double *vals, size_t n,
                             const tx_event *events, size_t nevents, tx_meter_scratch *scratch,
                             tx_meter_period *out);
+
+/* The NBS variant: both intensities rounded to 4 decimals before the ratio (METHOD.md
+ * section 5). NaN under the same conditions as tx_method_reduction_pct. */
+double tx_method_reduction_nbs_pct(double x_t, double va_t, double price_t, double x_b,
+                                   double va_b, double price_b);
 
 #endif /* TX_METHOD_H */

@@ -288,31 +288,37 @@ int tx_period_parse(const char *s, tx_period *p, tx_err *err)
     static const char k_forms[] = "expected YYYY, YYYY-MM or YYYY-MM..YYYY-MM";
     const size_t n = strlen(s);
     int y = -1, y2 = -1, mf = 1, ml = 12;
-    if (n == 4)
+    if (n == 4) {
         y = num4(s);
-    else if (n == 7) {
+        y2 = y;
+    } else if (n == 7) {
         year_month(s, &y, &mf);
         ml = mf;
         y2 = y;
     } else if (n == 16 && s[7] == '.' && s[8] == '.') {
         year_month(s, &y, &mf);
         year_month(s + 9, &y2, &ml);
-        if (y >= 1 && y2 >= 1 && y != y2)
-            return tx_err_set(err, TX_EPARSE,
-                              "invalid period '%s': both months must be in one year", s);
-        if (y >= 1 && y2 >= 1 && mf > ml)
-            return tx_err_set(err, TX_EPARSE,
-                              "invalid period '%s': the first month is after the last", s);
+        if (y >= 1 && y2 >= 1) {
+            int months = (y2 * 12 + ml) - (y * 12 + mf) + 1;
+            if (months < 1)
+                return tx_err_set(err, TX_EPARSE,
+                                  "invalid period '%s': the first month is after the last", s);
+            if (months > 12)
+                return tx_err_set(err, TX_EPARSE,
+                                  "invalid period '%s': a period spans at most 12 months", s);
+        }
     }
-    if (y < 1 || (n != 4 && y2 < 1))
+    if (y < 1 || y2 < 1 || y > 9998)
         return tx_err_set(err, TX_EPARSE, "invalid period '%.64s%s': %s", s,
                           n > 64 ? "..." : "", k_forms);
     p->year = y;
     p->month_first = mf;
+    p->year_last = y2;
     p->month_last = ml;
+    p->nmonths = (y2 * 12 + ml) - (y * 12 + mf) + 1;
     p->start = tx_local_to_unix(y, mf, 1, 0, 0, 0);
-    p->end = ml == 12 ? tx_local_to_unix(y + 1, 1, 1, 0, 0, 0)
-                      : tx_local_to_unix(y, ml + 1, 1, 0, 0, 0);
+    p->end = ml == 12 ? tx_local_to_unix(y2 + 1, 1, 1, 0, 0, 0)
+                      : tx_local_to_unix(y2, ml + 1, 1, 0, 0, 0);
     return TX_OK;
 }
 
@@ -320,9 +326,16 @@ void tx_period_format(const tx_period *p, char *out, size_t cap)
 {
     if (!out || cap == 0)
         return;
-    if (p->month_first == 1 && p->month_last == 12)
+    if (p->month_first == 1 && p->month_last == 12 && p->year_last == p->year)
         snprintf(out, cap, "%04d", p->year);
     else
-        snprintf(out, cap, "%04d-%02d..%04d-%02d", p->year, p->month_first, p->year,
+        snprintf(out, cap, "%04d-%02d..%04d-%02d", p->year, p->month_first, p->year_last,
                  p->month_last);
+}
+
+void tx_period_month(const tx_period *p, int k, int *year, int *month)
+{
+    int idx = p->year * 12 + (p->month_first - 1) + k;
+    *year = idx / 12;
+    *month = idx % 12 + 1;
 }

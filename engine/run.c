@@ -49,11 +49,27 @@ typedef struct {
 } fin_year;
 
 typedef struct {
-    int years[2];   /* report and base year (equal when one) */
-    fin_year *rows; /* [enterprise][2] */
+    int years[4];   /* the calendar years the report and base periods touch */
+    int nyears;
+    fin_year *rows; /* [enterprise][nyears] */
     uint64_t nrows, rejected, unknown_enterprise, replaced;
     uint64_t checksum, bytes;
 } financials;
+
+static int fin_year_index(const financials *fin, int year)
+{
+    for (int k = 0; k < fin->nyears; k++)
+        if (fin->years[k] == year)
+            return k;
+    return -1;
+}
+
+static void fin_add_years(financials *fin, const tx_period *p)
+{
+    for (int y = p->year; y <= p->year_last; y++)
+        if (fin_year_index(fin, y) < 0 && fin->nyears < 4)
+            fin->years[fin->nyears++] = y;
+}
 
 static void fin_init(fin_year *f)
 {
@@ -68,10 +84,11 @@ static int load_financials(const char *dir, tx_store *st, size_t ne, financials 
 {
     char path[1100];
     snprintf(path, sizeof path, "%s/financials.csv", dir);
-    fin->rows = malloc((ne ? ne : 1) * 2 * sizeof *fin->rows);
+    const size_t ny = (size_t)fin->nyears;
+    fin->rows = malloc((ne ? ne : 1) * ny * sizeof *fin->rows);
     if (!fin->rows)
         return tx_err_set(err, TX_ENOMEM, "%s: out of memory", path);
-    for (size_t i = 0; i < 2 * ne; i++)
+    for (size_t i = 0; i < ny * ne; i++)
         fin_init(&fin->rows[i]);
     int rc = tx_file_checksum(path, &fin->checksum, &fin->bytes, err);
     if (rc)
@@ -102,19 +119,18 @@ static int load_financials(const char *dir, tx_store *st, size_t ne, financials 
                         detail ? ": " : "", detail ? detail : "");
             continue;
         }
-        for (int k = 0; k < 2; k++) {
-            if (fin->years[k] != f.year || (k == 1 && fin->years[1] == fin->years[0]))
-                continue;
-            fin_year *fy = &fin->rows[(size_t)e * 2 + (size_t)k];
-            if (f.month == 0) {
-                fin->replaced += fy->has_annual;
-                fy->annual = f.value_added;
-                fy->has_annual = 1;
-            } else {
-                fin->replaced += (fy->month_mask >> (f.month - 1)) & 1u;
-                fy->month[f.month - 1] = f.value_added;
-                fy->month_mask |= (uint16_t)(1u << (f.month - 1));
-            }
+        int k = fin_year_index(fin, f.year);
+        if (k < 0)
+            continue; /* a year the run does not look at */
+        fin_year *fy = &fin->rows[(size_t)e * ny + (size_t)k];
+        if (f.month == 0) {
+            fin->replaced += fy->has_annual;
+            fy->annual = f.value_added;
+            fy->has_annual = 1;
+        } else {
+            fin->replaced += (fy->month_mask >> (f.month - 1)) & 1u;
+            fy->month[f.month - 1] = f.value_added;
+            fy->month_mask |= (uint16_t)(1u << (f.month - 1));
         }
     }
     tx_csv_free(csv);
@@ -124,19 +140,30 @@ static int load_financials(const char *dir, tx_store *st, size_t ne, financials 
     return rc < 0 ? rc : TX_OK;
 }
 
-/* Value added of a period: the annual row for a whole year, else the sum of its months
- * when every month is present, else NaN (METHOD.md section 8). */
-static double period_va(const fin_year *f, const tx_period *p)
+/* Value added of a period: the annual row for a whole calendar year, else the sum of its
+ * months when every month is present, else NaN (METHOD.md section 8). *months gets the
+ * months found (12 for an annual row). */
+static double period_va(const financials *fin, size_t e, const tx_period *p, int *months)
 {
-    if (p->month_first == 1 && p->month_last == 12 && f->has_annual)
-        return f->annual;
-    double sum = 0.0;
-    for (int m = p->month_first; m <= p->month_last; m++) {
-        if (!((f->month_mask >> (m - 1)) & 1u))
-            return NAN;
-        sum += f->month[m - 1];
+    const fin_year *rows = &fin->rows[e * (size_t)fin->nyears];
+    int k0 = fin_year_index(fin, p->year);
+    if (p->nmonths == 12 && p->month_first == 1 && k0 >= 0 && rows[k0].has_annual) {
+        *months = 12;
+        return rows[k0].annual;
     }
-    return sum;
+    double sum = 0.0;
+    int found = 0;
+    for (int k = 0; k < p->nmonths; k++) {
+        int y, m;
+        tx_period_month(p, k, &y, &m);
+        int ky = fin_year_index(fin, y);
+        if (ky >= 0 && ((rows[ky].month_mask >> (m - 1)) & 1u)) {
+            sum += rows[ky].month[m - 1];
+            found++;
+        }
+    }
+    *months = found;
+    return found == p->nmonths ? sum : NAN;
 }
 
 typedef struct {
@@ -189,14 +216,16 @@ static int load_deflators(const char *dir, const int years[2], deflators *dfl, t
 typedef struct {
     tx_period per;
     int has;
+    size_t nbins;        /* months */
     double *total;       /* per meter, canonical unit */
     double *coverage;    /* per meter */
-    tx_meter_period *mp; /* per meter */
+    tx_meter_period *mp; /* per meter, with monthly bins */
     uint64_t readings;
     /* per enterprise */
     double *tce, *co2, *water, *cov, *water_cov, *va;
-    uint8_t *has_elec, *has_water;
-    tx_coefs coefs;
+    double *tce_m, *co2_m, *water_m; /* [enterprise][month] */
+    uint8_t *has_elec, *has_water, *va_months;
+    tx_coefs coefs[TX_MAX_BINS]; /* each month's coefficients (its year's grid factor) */
 } period_res;
 
 typedef struct {
@@ -240,6 +269,15 @@ static int compute_meters(run_ctx *rc_, period_res *pr, tx_err *err)
             return tx_err_set(err, TX_ERANGE, "period %d is before the store's epoch",
                               pr->per.year);
         const size_t nvals = (size_t)(s1 - s0 + 1);
+        /* Month bins in intervals: an interval belongs to the month its end falls in, so a
+         * month starting at T begins at interval (T - start) / step, for both kinds. */
+        size_t edges[TX_MAX_BINS + 1];
+        for (size_t b = 0; b <= pr->nbins; b++) {
+            int y, mo;
+            tx_period_month(&pr->per, (int)b, &y, &mo);
+            int64_t tb = b == pr->nbins ? pr->per.end : tx_local_to_unix(y, mo, 1, 0, 0, 0);
+            edges[b] = (size_t)((tb - pr->per.start) / step);
+        }
         long *row_meter = malloc(rows * sizeof *row_meter);
         if (!row_meter)
             return tx_err_set(err, TX_ENOMEM, "out of memory");
@@ -303,6 +341,8 @@ static int compute_meters(run_ctx *rc_, period_res *pr, tx_err *err)
                  * daily register's quiet day is not called stuck. */
                 size_t stuck = (size_t)ceil(rc_->tables.stuck_hours * 3600.0 / (double)step);
                 sp.stuck_steps = mt->kind == TX_KIND_CUMULATIVE ? (stuck < 3 ? 3 : stuck) : 0;
+                sp.edges = edges;
+                sp.nbins = pr->nbins;
                 tx_method_meter_period(&sp, vals, n, rc_->evs + rc_->ev_first[m],
                                        rc_->ev_count[m], &sc, &pr->mp[m]);
                 pr->total[m] = pr->mp[m].total;
@@ -327,31 +367,51 @@ static int compute_meters(run_ctx *rc_, period_res *pr, tx_err *err)
     return TX_OK;
 }
 
-/* Enterprise energy, CO2 and water of a period from the meter totals. */
+/* Enterprise energy, CO2 and water of a period from the meters' monthly totals, each
+ * month with its own year's coefficients. */
 static int compute_enterprises(run_ctx *c, period_res *pr, tx_err *err)
 {
-    int rc = tx_method_coefs(&c->tables, c->p->grid_series, c->p->grid_geography, pr->per.year,
-                             c->p->pv_policy, &pr->coefs, err);
-    if (rc)
-        return rc;
-    const size_t nm = c->nm, ne = c->ne;
+    const size_t nm = c->nm, ne = c->ne, nb = pr->nbins;
+    for (size_t b = 0; b < nb; b++) {
+        int y, mo;
+        tx_period_month(&pr->per, (int)b, &y, &mo);
+        int rc = tx_method_coefs(&c->tables, c->p->grid_series, c->p->grid_geography, y,
+                                 c->p->pv_policy, c->p->electricity_basis, &pr->coefs[b], err);
+        if (rc)
+            return rc;
+    }
     double *coef = malloc((nm ? nm : 1) * sizeof *coef);
-    if (!coef)
+    double *qty = malloc((nm ? nm : 1) * sizeof *qty);
+    double *acc = malloc((ne ? ne : 1) * sizeof *acc);
+    if (!coef || !qty || !acc) {
+        free(coef);
+        free(qty);
+        free(acc);
         return tx_err_set(err, TX_ENOMEM, "out of memory");
-    memset(pr->tce, 0, ne * sizeof *pr->tce);
-    memset(pr->co2, 0, ne * sizeof *pr->co2);
-    memset(pr->water, 0, ne * sizeof *pr->water);
-    /* One scatter per quantity: acc[owner] += total x coefficient of its carrier. */
-    for (size_t m = 0; m < nm; m++)
-        coef[m] = pr->coefs.tce[c->meters[m].carrier];
-    txk_convert_scatter(pr->total, coef, c->owner, nm, pr->tce);
-    for (size_t m = 0; m < nm; m++)
-        coef[m] = pr->coefs.tco2[c->meters[m].carrier];
-    txk_convert_scatter(pr->total, coef, c->owner, nm, pr->co2);
-    for (size_t m = 0; m < nm; m++)
-        coef[m] = pr->coefs.water[c->meters[m].carrier];
-    txk_convert_scatter(pr->total, coef, c->owner, nm, pr->water);
+    }
+    double *const month_out[3] = {pr->tce_m, pr->co2_m, pr->water_m};
+    double *const period_out[3] = {pr->tce, pr->co2, pr->water};
+    for (int q = 0; q < 3; q++)
+        memset(period_out[q], 0, ne * sizeof(double));
+    for (size_t b = 0; b < nb; b++) {
+        for (size_t m = 0; m < nm; m++)
+            qty[m] = pr->mp[m].bin_total[b];
+        const double *per_carrier[3] = {pr->coefs[b].tce, pr->coefs[b].tco2, pr->coefs[b].water};
+        for (int q = 0; q < 3; q++) {
+            /* One scatter per quantity: acc[owner] += quantity x its carrier's coefficient. */
+            for (size_t m = 0; m < nm; m++)
+                coef[m] = per_carrier[q][c->meters[m].carrier];
+            memset(acc, 0, ne * sizeof *acc);
+            txk_convert_scatter(qty, coef, c->owner, nm, acc);
+            for (size_t e = 0; e < ne; e++) {
+                month_out[q][e * nb + b] = acc[e];
+                period_out[q][e] += acc[e];
+            }
+        }
+    }
     free(coef);
+    free(qty);
+    free(acc);
 
     for (size_t e = 0; e < ne; e++) {
         pr->cov[e] = pr->water_cov[e] = NAN;
@@ -374,44 +434,41 @@ static int compute_enterprises(run_ctx *c, period_res *pr, tx_err *err)
             pr->cov[e] = isnan(pr->cov[e]) || cv < pr->cov[e] ? cv : pr->cov[e];
     }
     for (size_t e = 0; e < ne; e++)
-        if (!pr->has_water[e])
-            pr->water[e] = NAN; /* no water meter: unknown, not zero */
+        if (!pr->has_water[e]) { /* no water meter: unknown, not zero */
+            pr->water[e] = NAN;
+            for (size_t b = 0; b < nb; b++)
+                pr->water_m[e * nb + b] = NAN;
+        }
     return TX_OK;
 }
 
 static int period_alloc(period_res *pr, size_t nm, size_t ne)
 {
-    size_t m = nm ? nm : 1, e = ne ? ne : 1;
+    size_t m = nm ? nm : 1, e = ne ? ne : 1, nb = (size_t)pr->per.nmonths;
+    pr->nbins = nb;
     pr->total = calloc(m, sizeof *pr->total);
     pr->coverage = calloc(m, sizeof *pr->coverage);
     pr->mp = calloc(m, sizeof *pr->mp);
-    pr->tce = calloc(e, sizeof(double));
-    pr->co2 = calloc(e, sizeof(double));
-    pr->water = calloc(e, sizeof(double));
-    pr->cov = calloc(e, sizeof(double));
-    pr->water_cov = calloc(e, sizeof(double));
-    pr->va = calloc(e, sizeof(double));
-    pr->has_elec = calloc(e, 1);
-    pr->has_water = calloc(e, 1);
-    return pr->total && pr->coverage && pr->mp && pr->tce && pr->co2 && pr->water &&
-                   pr->cov && pr->water_cov && pr->va && pr->has_elec && pr->has_water
-               ? TX_OK
-               : TX_ENOMEM;
+    double **d[] = {&pr->tce, &pr->co2, &pr->water, &pr->cov, &pr->water_cov, &pr->va};
+    int bad = !pr->total || !pr->coverage || !pr->mp;
+    for (size_t i = 0; i < sizeof d / sizeof d[0]; i++)
+        bad |= !(*d[i] = calloc(e, sizeof(double)));
+    double **dm[] = {&pr->tce_m, &pr->co2_m, &pr->water_m};
+    for (size_t i = 0; i < sizeof dm / sizeof dm[0]; i++)
+        bad |= !(*dm[i] = calloc(e * nb, sizeof(double)));
+    uint8_t **u[] = {&pr->has_elec, &pr->has_water, &pr->va_months};
+    for (size_t i = 0; i < sizeof u / sizeof u[0]; i++)
+        bad |= !(*u[i] = calloc(e, 1));
+    return bad ? TX_ENOMEM : TX_OK;
 }
 
 static void period_free(period_res *pr)
 {
-    free(pr->total);
-    free(pr->coverage);
-    free(pr->mp);
-    free(pr->tce);
-    free(pr->co2);
-    free(pr->water);
-    free(pr->cov);
-    free(pr->water_cov);
-    free(pr->va);
-    free(pr->has_elec);
-    free(pr->has_water);
+    void *p[] = {pr->total, pr->coverage, pr->mp,    pr->tce,      pr->co2,
+                 pr->water, pr->cov,      pr->water_cov, pr->va,   pr->tce_m,
+                 pr->co2_m, pr->water_m,  pr->has_elec,  pr->has_water, pr->va_months};
+    for (size_t i = 0; i < sizeof p / sizeof p[0]; i++)
+        free(p[i]);
 }
 
 /* ---- aggregates ------------------------------------------------------------------------ */
@@ -423,7 +480,7 @@ typedef struct {
     double *tce, *co2, *water, *va;
     double *r_tce, *r_co2, *r_water_n, *r_water_va, *r_va; /* rated sums */
     double *red_x[3][2], *red_va[3][2];                   /* reduction sums [ind][t/b] */
-    double *energy_int, *carbon_int, *water_int, *change[3];
+    double *energy_int, *carbon_int, *water_int, *change[3], *change_nbs[3];
 } aggregate;
 
 static void *agg_calloc(size_t n, size_t size, int *bad)
@@ -449,7 +506,8 @@ static int agg_alloc(aggregate *a, size_t nkeys)
         a->ngrade[g] = agg_calloc(nkeys, 4, &bad);
     double **d[] = {&a->tce, &a->co2, &a->water, &a->va, &a->r_tce, &a->r_co2, &a->r_water_n,
                     &a->r_water_va, &a->r_va, &a->energy_int, &a->carbon_int, &a->water_int,
-                    &a->change[0], &a->change[1], &a->change[2]};
+                    &a->change[0], &a->change[1], &a->change[2], &a->change_nbs[0],
+                    &a->change_nbs[1], &a->change_nbs[2]};
     for (size_t k = 0; k < sizeof d / sizeof d[0]; k++)
         *d[k] = agg_calloc(nkeys, sizeof(double), &bad);
     for (int i = 0; i < 3; i++)
@@ -470,9 +528,11 @@ static void agg_free(aggregate *a)
         free(a->nstatus[s]);
     for (int g = 1; g <= 5; g++)
         free(a->ngrade[g]);
-    double *d[] = {a->tce, a->co2, a->water, a->va, a->r_tce, a->r_co2, a->r_water_n,
-                   a->r_water_va, a->r_va, a->energy_int, a->carbon_int, a->water_int,
-                   a->change[0], a->change[1], a->change[2]};
+    double *d[] = {a->tce,           a->co2,           a->water,         a->va,
+                   a->r_tce,         a->r_co2,         a->r_water_n,     a->r_water_va,
+                   a->r_va,          a->energy_int,    a->carbon_int,    a->water_int,
+                   a->change[0],     a->change[1],     a->change[2],     a->change_nbs[0],
+                   a->change_nbs[1], a->change_nbs[2]};
     for (size_t k = 0; k < sizeof d / sizeof d[0]; k++)
         free(d[k]);
     for (int i = 0; i < 3; i++)
@@ -542,6 +602,9 @@ static void aggregate_by(const agg_in *in, const uint32_t *key, aggregate *a)
             /* Prices are already rebased in the sums, so the price ratio here is 1. */
             a->change[i][k] = tx_method_reduction_pct(a->red_x[i][0][k], a->red_va[i][0][k], 1.0,
                                                       a->red_x[i][1][k], a->red_va[i][1][k], 1.0);
+            a->change_nbs[i][k] =
+                tx_method_reduction_nbs_pct(a->red_x[i][0][k], a->red_va[i][0][k], 1.0,
+                                            a->red_x[i][1][k], a->red_va[i][1][k], 1.0);
         }
     }
 }
@@ -615,22 +678,29 @@ static int write_aggregate(hid_t file, const char *name, const char *key_name,
          "CO2 intensity reduction vs baseline at comparable prices, positive = fell"},
         {"water_intensity_change_pct", a->change[2], "%",
          "water intensity reduction vs baseline at comparable prices, positive = fell"},
+        {"energy_intensity_change_pct_nbs", a->change_nbs[0], "%",
+         "the same with both intensities rounded to 4 decimals first (NBS practice)"},
+        {"co2_intensity_change_pct_nbs", a->change_nbs[1], "%",
+         "the same with both intensities rounded to 4 decimals first (NBS practice)"},
+        {"water_intensity_change_pct_nbs", a->change_nbs[2], "%",
+         "the same with both intensities rounded to 4 decimals first (NBS practice)"},
     };
     for (size_t i = 0; !rc && i < sizeof cols / sizeof cols[0]; i++)
         rc = tx_h5_write_column(g, cols[i].name, H5T_NATIVE_DOUBLE, cols[i].v, n, level,
                                 cols[i].units, cols[i].long_name, err);
     if (!rc && go) {
-        /* The grade benchmark of each industry row (keys are divisions). */
+        /* The benchmark cell of each industry row (keys are codes of the run's level; an
+         * enterprise of a cell without a benchmark was graded against its parent's). */
         double *bi = malloc((n ? n : 1) * sizeof *bi);
         uint32_t *bm = malloc((n ? n : 1) * sizeof *bm);
         uint8_t *hb = malloc(n ? n : 1);
         if (!bi || !bm || !hb)
             rc = tx_err_set(err, TX_ENOMEM, "out of memory");
         for (size_t k = 0; !rc && k < n; k++) {
-            int d = atoi(a->key[k]);
-            bi[k] = go->div_intensity[d];
-            bm[k] = go->div_members[d];
-            hb[k] = go->div_has_benchmark[d];
+            int d = atoi(a->key[k]), l = (int)strlen(a->key[k]) - 2;
+            bi[k] = go->cells->intensity[l][d];
+            bm[k] = go->cells->members[l][d];
+            hb[k] = go->cells->has_benchmark[l][d];
         }
         if (!rc)
             rc = tx_h5_write_column(g, "benchmark_intensity", H5T_NATIVE_DOUBLE, bi, n, level,
@@ -722,9 +792,11 @@ static void iso_now(char *out, size_t cap)
 
 /* Everything the run allocates per enterprise, freed in one place. */
 typedef struct {
-    uint8_t *division, *above, *status, *level, *grade, *ok_t, *ok_b, *price_missing;
-    double *intensity, *k, *va_t_const, *change[3], *energy_int, *water_int, *water_ok,
-        *price_ratio;
+    uint8_t *division, *above, *status, *level, *grade, *ok_t, *ok_b, *price_missing,
+        *bench_level;
+    uint16_t *industry;
+    double *intensity, *k, *va_t_const, *change[3], *change_nbs[3], *energy_int, *water_int,
+        *water_ok, *price_ratio, *bench;
     uint32_t *key_div, *key_dist, *key_city;
 } ent_arrays;
 
@@ -732,14 +804,17 @@ static int ent_alloc(ent_arrays *a, size_t ne)
 {
     size_t n = ne ? ne : 1;
     memset(a, 0, sizeof *a);
-    uint8_t **b[] = {&a->division, &a->above, &a->status, &a->level,
-                     &a->grade,    &a->ok_t,  &a->ok_b,   &a->price_missing};
+    uint8_t **b[] = {&a->division, &a->above, &a->status, &a->level,        &a->grade,
+                     &a->ok_t,     &a->ok_b,  &a->price_missing, &a->bench_level};
+    if (!(a->industry = calloc(n, sizeof *a->industry)))
+        return TX_ENOMEM;
     for (size_t i = 0; i < sizeof b / sizeof b[0]; i++)
         if (!(*b[i] = calloc(n, 1)))
             return TX_ENOMEM;
-    double **d[] = {&a->intensity, &a->k,          &a->va_t_const, &a->change[0],
-                    &a->change[1], &a->change[2],  &a->energy_int, &a->water_int,
-                    &a->water_ok,  &a->price_ratio};
+    double **d[] = {&a->intensity,     &a->k,             &a->va_t_const,    &a->change[0],
+                    &a->change[1],     &a->change[2],     &a->change_nbs[0], &a->change_nbs[1],
+                    &a->change_nbs[2], &a->energy_int,    &a->water_int,     &a->water_ok,
+                    &a->price_ratio,   &a->bench};
     for (size_t i = 0; i < sizeof d / sizeof d[0]; i++)
         if (!(*d[i] = calloc(n, sizeof(double))))
             return TX_ENOMEM;
@@ -752,11 +827,13 @@ static int ent_alloc(ent_arrays *a, size_t ne)
 
 static void ent_free(ent_arrays *a)
 {
-    void *p[] = {a->division,  a->above,     a->status,     a->level,     a->grade,
-                 a->ok_t,      a->ok_b,      a->price_missing, a->intensity, a->k,
-                 a->va_t_const, a->change[0], a->change[1], a->change[2], a->energy_int,
-                 a->water_int, a->water_ok,  a->price_ratio, a->key_div,  a->key_dist,
-                 a->key_city};
+    void *p[] = {a->division,      a->above,         a->status,        a->level,
+                 a->grade,         a->ok_t,          a->ok_b,          a->price_missing,
+                 a->bench_level,   a->industry,      a->intensity,     a->k,
+                 a->va_t_const,    a->change[0],     a->change[1],     a->change[2],
+                 a->change_nbs[0], a->change_nbs[1], a->change_nbs[2], a->energy_int,
+                 a->water_int,     a->water_ok,      a->price_ratio,   a->bench,
+                 a->key_div,       a->key_dist,      a->key_city};
     for (size_t i = 0; i < sizeof p / sizeof p[0]; i++)
         free(p[i]);
 }
@@ -769,6 +846,8 @@ static int write_meter_group(hid_t file, const run_ctx *c, const period_res *t,
 static int write_root_attrs(hid_t file, const run_ctx *c, const period_res *t,
                             const period_res *b, const financials *fin, const deflators *defl,
                             int current_prices_used, tx_err *err);
+static int write_series(hid_t file, const run_ctx *c, const period_res *t, const period_res *b,
+                        int level, tx_err *err);
 
 int tx_run(const tx_run_params *p, tx_run_summary *s, tx_err *err)
 {
@@ -792,6 +871,8 @@ int tx_run(const tx_run_params *p, tx_run_summary *s, tx_err *err)
     tx_results *res = NULL;
     tx_grade_out *go = NULL;
     char (*dist_keys)[8] = NULL;
+    uint8_t *present = NULL;
+    uint32_t *div_key = NULL;
     int tables_loaded = 0;
     int rc;
 
@@ -807,11 +888,14 @@ int tx_run(const tx_run_params *p, tx_run_summary *s, tx_err *err)
         if (b.per.end > t.per.start)
             return tx_err_set(err, TX_EINVAL, "baseline %s must end before the period %s starts",
                               p->baseline, p->period);
-        if (b.per.month_last - b.per.month_first != t.per.month_last - t.per.month_first)
+        if (b.per.nmonths != t.per.nmonths || b.per.month_first != t.per.month_first)
             return tx_err_set(err, TX_EINVAL,
                               "baseline %s and period %s must cover the same months", p->baseline,
                               p->period);
     }
+    const int industry_level = p->industry_level ? p->industry_level : 2;
+    if (industry_level < 2 || industry_level > 4)
+        return tx_err_set(err, TX_EINVAL, "industry level must be 2, 3 or 4 digits");
     if (p->threads > 0)
         omp_set_num_threads(p->threads);
 
@@ -848,11 +932,14 @@ int tx_run(const tx_run_params *p, tx_run_summary *s, tx_err *err)
         goto done;
 
     /* Financials and deflators. */
-    fin.years[0] = t.per.year;
-    fin.years[1] = b.has ? b.per.year : t.per.year;
+    fin_add_years(&fin, &t.per);
+    if (b.has)
+        fin_add_years(&fin, &b.per);
     if ((rc = load_financials(p->financials_dir, c.st, c.ne, &fin, err)))
         goto done;
-    if (b.has && (rc = load_deflators(p->financials_dir, fin.years, &defl, err)))
+    /* A period's prices are those of the year its last month is in. */
+    const int price_years[2] = {t.per.year_last, b.has ? b.per.year_last : t.per.year_last};
+    if (b.has && (rc = load_deflators(p->financials_dir, price_years, &defl, err)))
         goto done;
 
     /* Meter totals: the store is the big read, so count it for progress. */
@@ -878,10 +965,15 @@ int tx_run(const tx_run_params *p, tx_run_summary *s, tx_err *err)
         goto done;
     }
     for (size_t e = 0; e < c.ne; e++) {
-        t.va[e] = period_va(&fin.rows[e * 2], &t.per);
-        if (b.has)
-            b.va[e] = period_va(&fin.rows[e * 2 + 1], &b.per);
-        a.division[e] = (uint8_t)((c.ents[e].industry[0] - '0') * 10 + (c.ents[e].industry[1] - '0'));
+        int months = 0;
+        t.va[e] = period_va(&fin, e, &t.per, &months);
+        t.va_months[e] = (uint8_t)months;
+        if (b.has) {
+            b.va[e] = period_va(&fin, e, &b.per, &months);
+            b.va_months[e] = (uint8_t)months;
+        }
+        a.industry[e] = (uint16_t)atoi(c.ents[e].industry);
+        a.division[e] = (uint8_t)(a.industry[e] / 100);
         a.above[e] = c.ents[e].above_scale;
     }
 
@@ -896,9 +988,17 @@ int tx_run(const tx_run_params *p, tx_run_summary *s, tx_err *err)
     go->level = a.level;
     go->k = a.k;
     go->grade = a.grade;
-    tx_grade_in gi = {c.ne, t.co2, t.va, t.cov, t.has_elec, a.above, a.division};
-    tx_grade_params gp = {c.coverage_min,         c.min_members,         c.tables.level_bounds,
-                          c.tables.nlevel_bounds, c.tables.grade_bounds, c.tables.ngrade_bounds};
+    go->bench = a.bench;
+    go->bench_level = a.bench_level;
+    go->cells = calloc(1, sizeof *go->cells);
+    if (!go->cells) {
+        rc = tx_err_set(err, TX_ENOMEM, "out of memory");
+        goto done;
+    }
+    tx_grade_in gi = {c.ne, t.co2, t.va, t.cov, t.has_elec, a.above, a.industry};
+    tx_grade_params gp = {c.coverage_min,          c.min_members,        industry_level,
+                          p->below_scale,          c.tables.level_bounds, c.tables.nlevel_bounds,
+                          c.tables.grade_bounds,   c.tables.ngrade_bounds};
     if ((rc = tx_method_grade(&gi, &gp, go))) {
         rc = tx_err_set(err, rc, "out of memory while grading");
         goto done;
@@ -912,6 +1012,7 @@ int tx_run(const tx_run_params *p, tx_run_summary *s, tx_err *err)
         a.water_int[e] = t.va[e] > 0 && a.water_ok[e] ? t.water[e] / t.va[e] : NAN;
         a.ok_t[e] = t.has_elec[e] && t.cov[e] >= c.coverage_min && t.va[e] > 0;
         a.change[0][e] = a.change[1][e] = a.change[2][e] = NAN;
+        a.change_nbs[0][e] = a.change_nbs[1][e] = a.change_nbs[2][e] = NAN;
         a.price_ratio[e] = NAN;
         a.va_t_const[e] = NAN;
         if (!b.has)
@@ -925,7 +1026,7 @@ int tx_run(const tx_run_params *p, tx_run_summary *s, tx_err *err)
                 rc = tx_err_set(err, TX_EDEFLATOR,
                                 "%s/deflators.csv: no price index for division %02d in %d or %d "
                                 "(enterprise %s); add it, or run with --current-prices",
-                                p->financials_dir, a.division[e], t.per.year, b.per.year,
+                                p->financials_dir, a.division[e], price_years[0], price_years[1],
                                 c.ents[e].id);
                 goto done;
             }
@@ -935,21 +1036,30 @@ int tx_run(const tx_run_params *p, tx_run_summary *s, tx_err *err)
         }
         a.price_ratio[e] = pt / pb;
         a.va_t_const[e] = t.va[e] / a.price_ratio[e];
-        a.change[0][e] = tx_method_reduction_pct(t.tce[e], t.va[e], pt, b.tce[e], b.va[e], pb);
-        a.change[1][e] = tx_method_reduction_pct(t.co2[e], t.va[e], pt, b.co2[e], b.va[e], pb);
-        if (a.water_ok[e] && b.has_water[e] && b.water_cov[e] >= c.coverage_min)
-            a.change[2][e] =
-                tx_method_reduction_pct(t.water[e], t.va[e], pt, b.water[e], b.va[e], pb);
+        const double *xt[3] = {t.tce, t.co2, t.water}, *xb[3] = {b.tce, b.co2, b.water};
+        for (int i = 0; i < 3; i++) {
+            if (i == 2 && !(a.water_ok[e] && b.has_water[e] && b.water_cov[e] >= c.coverage_min))
+                continue;
+            a.change[i][e] =
+                tx_method_reduction_pct(xt[i][e], t.va[e], pt, xb[i][e], b.va[e], pb);
+            a.change_nbs[i][e] =
+                tx_method_reduction_nbs_pct(xt[i][e], t.va[e], pt, xb[i][e], b.va[e], pb);
+        }
     }
 
     /* Aggregates by division, district and city. */
     {
-        uint8_t present[100] = {0};
+        /* Industry rows at the run's level: 2-digit divisions by default. */
+        present = calloc(10000, 1);
+        div_key = calloc(10000, sizeof *div_key);
+        if (!present || !div_key) {
+            rc = tx_err_set(err, TX_ENOMEM, "out of memory");
+            goto done;
+        }
         for (size_t e = 0; e < c.ne; e++)
-            present[a.division[e]] = 1;
+            present[tx_industry_at_level(a.industry[e], industry_level)] = 1;
         size_t ndiv = 0;
-        uint32_t div_key[100];
-        for (int d = 0; d < 100; d++)
+        for (int d = 0; d < 10000; d++)
             if (present[d])
                 div_key[d] = (uint32_t)ndiv++;
         dist_keys = malloc(c.ne * sizeof *dist_keys);
@@ -957,9 +1067,9 @@ int tx_run(const tx_run_params *p, tx_run_summary *s, tx_err *err)
             rc = tx_err_set(err, TX_ENOMEM, "out of memory");
             goto done;
         }
-        for (int d = 0; d < 100; d++)
+        for (int d = 0; d < 10000; d++)
             if (present[d])
-                snprintf(ag_div.key[div_key[d]], sizeof ag_div.key[0], "%02d", d);
+                snprintf(ag_div.key[div_key[d]], sizeof ag_div.key[0], "%0*d", industry_level, d);
         snprintf(ag_city.key[0], sizeof ag_city.key[0], "all");
         for (size_t e = 0; e < c.ne; e++)
             memcpy(dist_keys[e], c.ents[e].district, 7), dist_keys[e][7] = 0;
@@ -975,7 +1085,7 @@ int tx_run(const tx_run_params *p, tx_run_summary *s, tx_err *err)
         for (size_t k = 0; k < ndist; k++)
             memcpy(ag_dist.key[k], dist_keys[k], 8);
         for (size_t e = 0; e < c.ne; e++) {
-            a.key_div[e] = div_key[a.division[e]];
+            a.key_div[e] = div_key[tx_industry_at_level(a.industry[e], industry_level)];
             char (*hit)[8] = bsearch(c.ents[e].district, dist_keys, ndist, sizeof *dist_keys,
                                      cmp_str8);
             a.key_dist[e] = (uint32_t)(hit - dist_keys);
@@ -997,6 +1107,7 @@ int tx_run(const tx_run_params *p, tx_run_summary *s, tx_err *err)
         int level = p->zstd_level;
         if ((rc = write_enterprise_group(file, &c, &t, b.has ? &b : NULL, &a, level, err)) ||
             (rc = write_meter_group(file, &c, &t, b.has ? &b : NULL, level, err)) ||
+            (rc = write_series(file, &c, &t, b.has ? &b : NULL, level, err)) ||
             (rc = write_aggregate(file, "industry", "industry_code",
                                   "GB/T 4754-2017 division (2 digits)", 3, &ag_div, go, level,
                                   err)) ||
@@ -1033,11 +1144,15 @@ int tx_run(const tx_run_params *p, tx_run_summary *s, tx_err *err)
     s->energy_change_pct = ag_city.change[0][0];
     s->co2_change_pct = ag_city.change[1][0];
     s->water_change_pct = ag_city.change[2][0];
-    s->grid_year_used = t.coefs.grid_year_used;
-    s->base_grid_year_used = b.has ? b.coefs.grid_year_used : 0;
+    s->grid_year_used = t.coefs[t.nbins - 1].grid_year_used;
+    s->base_grid_year_used = b.has ? b.coefs[b.nbins - 1].grid_year_used : 0;
 
 done:
     tx_results_abort(res);
+    free(present);
+    free(div_key);
+    if (go)
+        free(go->cells);
     free(go);
     free(dist_keys);
     agg_free(&ag_div);
@@ -1170,6 +1285,20 @@ static int write_enterprise_group(hid_t file, const run_ctx *c, const period_res
         {"value_added_base", b ? b->va : NULL, H5T_NATIVE_DOUBLE, "10^4 CNY",
          "value added in the baseline, current (= base-year) prices"},
         {"coverage_base", b ? b->cov : NULL, H5T_NATIVE_DOUBLE, "1", "coverage in the baseline"},
+        {"benchmark_intensity", a->bench, H5T_NATIVE_DOUBLE, "tCO2/10^4 CNY",
+         "the industry intensity K was computed against (OK only)"},
+        {"benchmark_level", a->bench_level, H5T_NATIVE_UINT8, "1",
+         "digits of the industry cell of that benchmark (2, 3 or 4; 0 none)"},
+        {"value_added_months", t->va_months, H5T_NATIVE_UINT8, "1",
+         "months of value added found (12 for an annual row); fewer than the period: missing"},
+        {"value_added_months_base", b ? b->va_months : NULL, H5T_NATIVE_UINT8, "1",
+         "the same for the baseline"},
+        {"energy_intensity_change_pct_nbs", a->change_nbs[0], H5T_NATIVE_DOUBLE, "%",
+         "energy intensity reduction with both intensities rounded to 4 decimals first (NBS)"},
+        {"co2_intensity_change_pct_nbs", a->change_nbs[1], H5T_NATIVE_DOUBLE, "%",
+         "CO2 intensity reduction with both intensities rounded to 4 decimals first (NBS)"},
+        {"water_intensity_change_pct_nbs", a->change_nbs[2], H5T_NATIVE_DOUBLE, "%",
+         "water intensity reduction with both intensities rounded to 4 decimals first (NBS)"},
     };
     rc = write_columns(g, cols, sizeof cols / sizeof cols[0], n, level, err);
     if (!rc)
@@ -1287,6 +1416,65 @@ out:
     return rc;
 }
 
+/* /series: per-enterprise monthly energy, CO2 and water [enterprise, month] with the
+ * enterprise ids and the months (YYYYMM) as dimension scales; the baseline's months too. */
+static int write_series(hid_t file, const run_ctx *c, const period_res *t, const period_res *b,
+                        int level, tx_err *err)
+{
+    hid_t g = tx_h5_group(file, "series", err);
+    if (g < 0)
+        return err ? err->code : TX_EHDF5;
+    const size_t n = c->ne;
+    int rc = TX_OK;
+    char *ids = malloc((n ? n : 1) * TX_USCC_LEN);
+    if (!ids) {
+        H5Gclose(g);
+        return tx_err_set(err, TX_ENOMEM, "out of memory");
+    }
+    for (size_t e = 0; e < n; e++)
+        fixed_copy(ids + e * TX_USCC_LEN, c->ents[e].id, TX_USCC_LEN);
+    rc = tx_h5_write_strings(g, "enterprise_id", ids, TX_USCC_LEN, n, level,
+                             "enterprise (USCC): the row dimension", err);
+    free(ids);
+    const period_res *pers[2] = {t, b};
+    static const char *const suffix[2] = {"", "_base"};
+    for (int k = 0; k < 2 && !rc; k++) {
+        const period_res *pr = pers[k];
+        if (!pr)
+            continue;
+        char name[64], scale[32];
+        int32_t months[TX_MAX_BINS];
+        for (size_t m = 0; m < pr->nbins; m++) {
+            int y, mo;
+            tx_period_month(&pr->per, (int)m, &y, &mo);
+            months[m] = y * 100 + mo;
+        }
+        snprintf(scale, sizeof scale, "month%s", suffix[k]);
+        rc = tx_h5_write_column(g, scale, H5T_NATIVE_INT32, months, pr->nbins, level, "1",
+                                "month as YYYYMM (local time): the column dimension", err);
+        struct {
+            const char *name;
+            const double *v;
+            const char *units, *long_name;
+        } q[] = {
+            {"energy_tce", pr->tce_m, "tce", "monthly comprehensive energy"},
+            {"co2_t", pr->co2_m, "tCO2", "monthly CO2, each month with its year's grid factor"},
+            {"water_m3", pr->water_m, "m3", "monthly water use (NaN without a water meter)"},
+        };
+        for (size_t i = 0; !rc && i < sizeof q / sizeof q[0]; i++) {
+            snprintf(name, sizeof name, "%s%s", q[i].name, suffix[k]);
+            rc = tx_h5_write_matrix(g, name, H5T_NATIVE_DOUBLE, q[i].v, n, pr->nbins, level,
+                                    q[i].units, q[i].long_name, err);
+            if (!rc)
+                rc = tx_h5_dimension_scale(g, name, 0, "enterprise_id", "enterprise", err);
+            if (!rc)
+                rc = tx_h5_dimension_scale(g, name, 1, scale, "month", err);
+        }
+    }
+    H5Gclose(g);
+    return rc;
+}
+
 static int write_root_attrs(hid_t file, const run_ctx *c, const period_res *t,
                             const period_res *b, const financials *fin, const deflators *defl,
                             int current_prices_used, tx_err *err)
@@ -1309,13 +1497,16 @@ static int write_root_attrs(hid_t file, const run_ctx *c, const period_res *t,
     if (!rc)
         rc = tx_h5_attr_string(file, "baseline", base, err);
     snprintf(buf, sizeof buf,
-             "grid_series=%s; grid_geography=%s; pv_policy=%s; electricity_basis=equivalent; "
-             "coverage_min=%.6g; benchmark_min_members=%d; industry_level=2; "
+             "grid_series=%s; grid_geography=%s; pv_policy=%s; electricity_basis=%s; "
+             "coverage_min=%.6g; benchmark_min_members=%d; industry_level=%d; below_scale=%s; "
              "prices=%s; zstd_level=%d; threads=%d",
              p->grid_series, p->grid_geography,
-             p->pv_policy == TX_PV_SUBTRACT ? "subtract" : "grid_only", c->coverage_min,
-             c->min_members, current_prices_used ? "current (deflator missing)" : "comparable",
-             p->zstd_level, omp_get_max_threads());
+             p->pv_policy == TX_PV_SUBTRACT ? "subtract" : "grid_only",
+             p->electricity_basis == TX_ELEC_EQUAL_VALUE ? "equal_value" : "equivalent",
+             c->coverage_min, c->min_members, p->industry_level ? p->industry_level : 2,
+             p->below_scale == TX_BELOW_NONE ? "none" : "benchmark",
+             current_prices_used ? "current (deflator missing)" : "comparable", p->zstd_level,
+             omp_get_max_threads());
     if (!rc)
         rc = tx_h5_attr_string(file, "configuration", buf, err);
     if (!rc)
@@ -1328,21 +1519,57 @@ static int write_root_attrs(hid_t file, const run_ctx *c, const period_res *t,
                                                    : "comparable (baseline-year) prices",
                                err);
     if (!rc)
+        rc = tx_h5_attr_string(file, "electricity_basis",
+                               p->electricity_basis == TX_ELEC_EQUAL_VALUE ? "equal_value"
+                                                                           : "equivalent",
+                               err);
+    if (!rc)
+        rc = tx_h5_attr_int64(file, "industry_level", p->industry_level ? p->industry_level : 2,
+                              err);
+    if (!rc)
+        rc = tx_h5_attr_string(file, "below_scale",
+                               p->below_scale == TX_BELOW_NONE ? "none" : "benchmark", err);
+    if (!rc)
         rc = tx_h5_attr_double(file, "coverage_min", c->coverage_min, err);
     if (!rc)
         rc = tx_h5_attr_int64(file, "benchmark_min_members", c->min_members, err);
     snprintf(buf, sizeof buf, "%s/%s", p->grid_series, p->grid_geography);
     if (!rc)
         rc = tx_h5_attr_string(file, "grid_factor_series", buf, err);
+    /* Each month uses its data year's factor (or the fallback year): list them. */
+    const period_res *pers[2] = {t, b};
+    const char *names[2] = {"grid_factors", "grid_factors_base"};
+    for (int k = 0; k < 2 && !rc; k++) {
+        if (!pers[k])
+            continue;
+        size_t off = 0;
+        int last_year = -1;
+        buf[0] = 0;
+        for (size_t m = 0; m < pers[k]->nbins && off < sizeof buf; m++) {
+            int y, mo;
+            tx_period_month(&pers[k]->per, (int)m, &y, &mo);
+            if (y == last_year)
+                continue;
+            last_year = y;
+            off += (size_t)snprintf(buf + off, sizeof buf - off,
+                                    "%sdata year %d: factor of %d = %.6g kgCO2/kWh",
+                                    off ? "; " : "", y, pers[k]->coefs[m].grid_year_used,
+                                    pers[k]->coefs[m].grid_kgco2_per_kwh);
+        }
+        rc = tx_h5_attr_string(file, names[k], buf, err);
+    }
     if (!rc)
-        rc = tx_h5_attr_int64(file, "grid_factor_year", t->coefs.grid_year_used, err);
+        rc = tx_h5_attr_int64(file, "grid_factor_year",
+                              t->coefs[t->nbins - 1].grid_year_used, err);
     if (!rc)
-        rc = tx_h5_attr_double(file, "grid_factor_kgco2_per_kwh", t->coefs.grid_kgco2_per_kwh, err);
+        rc = tx_h5_attr_double(file, "grid_factor_kgco2_per_kwh",
+                               t->coefs[t->nbins - 1].grid_kgco2_per_kwh, err);
     if (!rc && b)
-        rc = tx_h5_attr_int64(file, "grid_factor_year_base", b->coefs.grid_year_used, err);
+        rc = tx_h5_attr_int64(file, "grid_factor_year_base",
+                              b->coefs[b->nbins - 1].grid_year_used, err);
     if (!rc && b)
-        rc = tx_h5_attr_double(file, "grid_factor_kgco2_per_kwh_base", b->coefs.grid_kgco2_per_kwh,
-                               err);
+        rc = tx_h5_attr_double(file, "grid_factor_kgco2_per_kwh_base",
+                               b->coefs[b->nbins - 1].grid_kgco2_per_kwh, err);
     /* Tables: id (file name) and checksum, so a run names exactly what it used. */
     size_t off = 0;
     buf[0] = 0;

@@ -146,22 +146,27 @@ int64_t tx_local_to_unix(int year, int month, int day, int hour, int minute, int
 void tx_unix_to_local(int64_t t, int *year, int *month, int *day, int *hour, int *minute,
                       int *second);
 
-/* A reporting period: local (start, end]. */
+/* A reporting period of whole months: local (start, end]. It may cross a year end
+ * (rolling 12 months, "2024-10..2025-09") but spans at most 12 months. */
 typedef struct {
-    int year;        /* calendar year */
+    int year;        /* calendar year of the first month */
     int month_first; /* 1..12 */
-    int month_last;  /* month_first..12 */
+    int year_last;   /* calendar year of the last month (year or year + 1) */
+    int month_last;  /* 1..12 */
+    int nmonths;     /* 1..12 */
     int64_t start;   /* Unix seconds, exclusive */
     int64_t end;     /* Unix seconds, inclusive */
 } tx_period;
 
-/* Parses "2025", "2025-01..2025-09" (months of one calendar year, first <= last) or
- * "2025-03" (that month alone) into p. 0, TX_EPARSE (err names the text) or TX_EINVAL
- * (s or p NULL). Thread-safe. */
+/* Parses "2025" (a calendar year), "2025-03" (one month) or "2024-10..2025-09" (a range of
+ * 1 to 12 months, possibly across a year end: year to date, rolling 12 months) into p.
+ * 0, TX_EPARSE (err names the text) or TX_EINVAL (s or p NULL). Thread-safe. */
 int tx_period_parse(const char *s, tx_period *p, tx_err *err);
-/* "2025" (a whole year) or "2025-01..2025-09" into out (at least 24 bytes; truncated to
- * cap). Output parses back to the same period. */
+/* "2025" (a whole calendar year) or "2025-01..2025-09" into out (at least 24 bytes;
+ * truncated to cap). Output parses back to the same period. */
 void tx_period_format(const tx_period *p, char *out, size_t cap);
+/* Month k (0-based) of the period: its calendar year and month. */
+void tx_period_month(const tx_period *p, int k, int *year, int *month);
 
 
 /* ---- commands ------------------------------------------------------------------------ */
@@ -242,6 +247,9 @@ typedef struct {
     const char *grid_series;    /* default "MEE_NBS" */
     const char *grid_geography; /* default "Zhejiang" */
     int pv_policy;              /* TX_PV_GRID_ONLY (0) or TX_PV_SUBTRACT (1) */
+    int electricity_basis;      /* 0 当量值 (calorific equivalent), 1 等价值 (equal value) */
+    int industry_level;         /* benchmark cells of 2 (default), 3 or 4 digits */
+    int below_scale;            /* 0: 规下 graded against the 规上 benchmark; 1: not graded */
     int current_prices;         /* 1: compute reductions at current prices when a deflator
                                    is missing (marked in the results); 0: refuse */
     double coverage_min;        /* NaN: from run_defaults.csv */

@@ -934,7 +934,8 @@ static void period_is(const char *s, int y, int mf, int ml, const char *start, c
     tx_period q;
     assert_int_equal(tx_period_parse(out, &q, &err), TX_OK);
     assert_true(q.year == p.year && q.month_first == p.month_first &&
-                q.month_last == p.month_last && q.start == p.start && q.end == p.end);
+                q.year_last == p.year_last && q.month_last == p.month_last &&
+                q.nmonths == p.nmonths && q.start == p.start && q.end == p.end);
 }
 
 static void test_periods(void **state)
@@ -951,12 +952,25 @@ static void test_periods(void **state)
               "2020");
     period_is("2025-03", 2025, 3, 3, "2025-03-01 00:00:00", "2025-04-01 00:00:00",
               "2025-03..2025-03");
+    /* Rolling 12 months across a year end. */
+    period_is("2024-10..2025-09", 2024, 10, 9, "2024-10-01 00:00:00", "2025-10-01 00:00:00",
+              "2024-10..2025-09");
+    tx_period r;
+    assert_int_equal(tx_period_parse("2024-10..2025-09", &r, NULL), TX_OK);
+    assert_int_equal(r.nmonths, 12);
+    assert_int_equal(r.year_last, 2025);
+    int yy, mm;
+    tx_period_month(&r, 3, &yy, &mm);
+    assert_int_equal(yy * 100 + mm, 202501);
+    tx_period_month(&r, 11, &yy, &mm);
+    assert_int_equal(yy * 100 + mm, 202509);
 
     static const struct {
         const char *s, *msg;
     } bad[] = {
         {"2025-09..2025-01", "invalid period '2025-09..2025-01': the first month is after"},
-        {"2024-12..2025-01", "invalid period '2024-12..2025-01': both months must be in one"},
+        {"2024-12..2026-01", "invalid period '2024-12..2026-01': a period spans at most 12"},
+        {"2024-09..2025-09", "a period spans at most 12 months"},
         {"2025-13", "invalid period '2025-13': expected YYYY"},
         {"2025-00..2025-01", "invalid period '2025-00..2025-01'"},
         {"2025-01..2025-13", "invalid period '2025-01..2025-13'"},
@@ -996,6 +1010,7 @@ static void test_periods(void **state)
     char small[5];
     p.year = 2025;
     p.month_first = 1;
+    p.year_last = 2025;
     p.month_last = 9;
     tx_period_format(&p, small, sizeof small);
     assert_string_equal(small, "2025");

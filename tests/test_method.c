@@ -13,6 +13,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static tx_tables tables;
@@ -41,10 +42,10 @@ static void test_section4_worked_example(void **state)
     tx_coefs grid_only, subtract;
     tx_err err = {0};
     assert_int_equal(tx_method_coefs(&tables, "MEE_NBS", "Zhejiang", 2022, TX_PV_GRID_ONLY,
-                                     &grid_only, &err),
+                                     TX_ELEC_EQUIVALENT, &grid_only, &err),
                      0);
     assert_int_equal(tx_method_coefs(&tables, "MEE_NBS", "Zhejiang", 2022, TX_PV_SUBTRACT,
-                                     &subtract, &err),
+                                     TX_ELEC_EQUIVALENT, &subtract, &err),
                      0);
     assert_int_equal(grid_only.grid_year_used, 2022);
     const double grid_kwh = 10000e3, gas_m3 = 500000, pv_kwh = 800e3, va = 8000;
@@ -70,22 +71,21 @@ static void test_section4_worked_example(void **state)
         double a_co2 = policy ? co2_sub : co2;
         double co2s[3] = {a_co2, 10000.0, 0.95 * 28000.0 - a_co2 - 10000.0};
         double vas[3] = {va, 10000.0, 10000.0}, cov[3] = {1, 1, 1};
-        uint8_t elec[3] = {1, 1, 1}, above[3] = {1, 1, 1}, div[3] = {33, 33, 33};
-        uint8_t status[3], level[3], grade[3];
-        double L[3], K[3];
-        tx_grade_out out;
-        memset(&out, 0, sizeof out);
-        out.status = status;
-        out.intensity = L;
-        out.level = level;
-        out.k = K;
-        out.grade = grade;
-        tx_grade_in in = {3, co2s, vas, cov, elec, above, div};
-        tx_grade_params gp = {tables.coverage_min,   3,
-                              tables.level_bounds,   tables.nlevel_bounds,
-                              tables.grade_bounds,   tables.ngrade_bounds};
+        uint8_t elec[3] = {1, 1, 1}, above[3] = {1, 1, 1};
+        uint16_t ind[3] = {3311, 3311, 3399};
+        uint8_t status[3], level[3], grade[3], blevel[3];
+        double L[3], K[3], bench[3];
+        tx_grade_out out = {status, L, level, K, grade, bench, blevel,
+                            calloc(1, sizeof(tx_grade_cells))};
+        assert_non_null(out.cells);
+        tx_grade_in in = {3, co2s, vas, cov, elec, above, ind};
+        tx_grade_params gp = {tables.coverage_min, 3, 2, TX_BELOW_BENCHMARK,
+                              tables.level_bounds, tables.nlevel_bounds,
+                              tables.grade_bounds, tables.ngrade_bounds};
         assert_int_equal(tx_method_grade(&in, &gp, &out), 0);
-        assert_float_equal(out.div_intensity[33], 0.95, 1e-12);
+        assert_float_equal(out.cells->intensity[0][33], 0.95, 1e-12);
+        assert_float_equal(bench[0], 0.95, 1e-12);
+        assert_int_equal(blevel[0], 2);
         assert_int_equal(status[0], TX_STATUS_OK);
         assert_int_equal(level[0], 2); /* 中碳 */
         if (policy == 0) {
@@ -95,6 +95,7 @@ static void test_section4_worked_example(void **state)
             assert_float_equal(K[0], 0.7660, 0.00005);
             assert_int_equal(grade[0], 2);
         }
+        free(out.cells);
     }
 }
 
@@ -152,10 +153,15 @@ static void test_tables_contents(void **state)
     assert_int_equal(tables.division_section[44], 'D');
     /* Steam CO2 by enthalpy: 1 t at 2777.1 kJ/kg -> 2.69336 GJ x 0.11 t/GJ. */
     tx_coefs c;
-    assert_int_equal(tx_method_coefs(&tables, "MEE_NBS", "Zhejiang", 2023, 0, &c, NULL), 0);
+    assert_int_equal(tx_method_coefs(&tables, "MEE_NBS", "Zhejiang", 2023, 0, TX_ELEC_EQUIVALENT, &c, NULL), 0);
     assert_float_equal(1000.0 * c.tco2[TX_CARRIER_STEAM], (2777.1 - 83.74) / 1000.0 * 0.11, 1e-12);
     assert_float_equal(c.tce[TX_CARRIER_WATER], 0.0, 0);
     assert_float_equal(c.water[TX_CARRIER_WATER], 1.0, 0);
+    /* 等价值: the equal-value figure replaces the calorific equivalent. */
+    assert_int_equal(tx_method_coefs(&tables, "MEE_NBS", "Zhejiang", 2023, 0, TX_ELEC_EQUAL_VALUE,
+                                     &c, NULL),
+                     0);
+    assert_float_equal(1000.0 * c.tce[TX_CARRIER_ELECTRICITY], 0.28078, 1e-12);
 }
 
 static void test_tables_bad_dir(void **state)
@@ -179,24 +185,20 @@ static void test_statuses_and_benchmarks(void **state)
     double cov[N] = {1, 0.95, 0.9, 1, 0.8999, 1, 0.1, 1, 1};
     uint8_t elec[N] = {1, 1, 1, 1, 1, 1, 1, 1, 1};
     uint8_t above[N] = {1, 1, 1, 0, 1, 1, 1, 1, 1};
-    uint8_t div[N] = {33, 33, 33, 33, 33, 33, 33, 26, 26};
-    uint8_t status[N], level[N], grade[N];
-    double L[N], K[N];
-    tx_grade_out out;
-    memset(&out, 0, sizeof out);
-    out.status = status;
-    out.intensity = L;
-    out.level = level;
-    out.k = K;
-    out.grade = grade;
-    tx_grade_in in = {N, co2, va, cov, elec, above, div};
-    tx_grade_params gp = {0.9, 3, tables.level_bounds, tables.nlevel_bounds, tables.grade_bounds,
-                          tables.ngrade_bounds};
+    uint16_t ind[N] = {3311, 3311, 3312, 3311, 3311, 3311, 3311, 2614, 2614};
+    uint8_t status[N], level[N], grade[N], blevel[N];
+    double L[N], K[N], bench[N];
+    tx_grade_out out = {status, L, level, K, grade, bench, blevel,
+                        calloc(1, sizeof(tx_grade_cells))};
+    assert_non_null(out.cells);
+    tx_grade_in in = {N, co2, va, cov, elec, above, ind};
+    tx_grade_params gp = {0.9, 3, 2, TX_BELOW_BENCHMARK, tables.level_bounds,
+                          tables.nlevel_bounds, tables.grade_bounds, tables.ngrade_bounds};
     assert_int_equal(tx_method_grade(&in, &gp, &out), 0);
     /* Cell 33: members 0, 1, 2 (exactly 3, the minimum): 600 / 300 = 2.0. */
-    assert_int_equal(out.div_members[33], 3);
-    assert_float_equal(out.div_intensity[33], 2.0, 1e-15);
-    assert_true(out.div_has_benchmark[33]);
+    assert_int_equal(out.cells->members[0][33], 3);
+    assert_float_equal(out.cells->intensity[0][33], 2.0, 1e-15);
+    assert_true(out.cells->has_benchmark[0][33]);
     assert_int_equal(status[0], TX_STATUS_OK);
     assert_float_equal(K[0], 0.5, 1e-15);
     assert_int_equal(grade[0], 1);
@@ -220,8 +222,8 @@ static void test_statuses_and_benchmarks(void **state)
     assert_true(isnan(L[5]));
     assert_int_equal(status[6], TX_STATUS_NOT_RATEABLE);
     /* Cell 26 has 2 members: NO_BENCHMARK, level still given, no K. */
-    assert_int_equal(out.div_members[26], 2);
-    assert_false(out.div_has_benchmark[26]);
+    assert_int_equal(out.cells->members[0][26], 2);
+    assert_false(out.cells->has_benchmark[0][26]);
     assert_int_equal(status[7], TX_STATUS_NO_BENCHMARK);
     assert_int_equal(level[7], 2); /* L = 1.0 */
     assert_int_equal(grade[7], 0);
@@ -233,27 +235,45 @@ static void test_statuses_and_benchmarks(void **state)
     assert_int_equal(tx_method_grade(&in, &gp, &out), 0);
     assert_int_equal(status[0], TX_STATUS_NO_BENCHMARK);
     assert_int_equal(grade[0], 0);
+
+    /* Level 4 with a minimum of 2: class 3311 has 2 rated 规上 members (0, 1) and is its
+     * own benchmark (300 / 200 = 1.5); class 3312 has 1 and falls back to 331 (3 members,
+     * 2.0). */
+    gp.min_members = 2;
+    gp.industry_level = 4;
+    assert_int_equal(tx_method_grade(&in, &gp, &out), 0);
+    assert_int_equal(blevel[0], 4);
+    assert_float_equal(bench[0], 1.5, 1e-15);
+    assert_float_equal(K[0], 1.0 / 1.5, 1e-15);
+    assert_int_equal(blevel[2], 3);
+    assert_float_equal(bench[2], 2.0, 1e-15);
+    assert_int_equal(grade[2], 4); /* K = 3 / 2 = 1.5 */
+    /* 规下 not graded under TX_BELOW_NONE. */
+    gp.below_scale = TX_BELOW_NONE;
+    assert_int_equal(tx_method_grade(&in, &gp, &out), 0);
+    assert_int_equal(status[3], TX_STATUS_NO_BENCHMARK);
+    assert_int_equal(grade[3], 0);
+    assert_int_equal(status[0], TX_STATUS_OK);
+    assert_int_equal(tx_industry_at_level(2614, 3), 261);
+    free(out.cells);
 }
 
 /* No electricity meter means INCOMPLETE whatever the coverage. */
 static void test_no_electricity_incomplete(void **state)
 {
     (void)state;
-    double co2 = 1, va = 1, cov = 1;
-    uint8_t elec = 0, above = 1, div = 13, status, level, grade;
-    double L, K;
-    tx_grade_out out;
-    memset(&out, 0, sizeof out);
-    out.status = &status;
-    out.intensity = &L;
-    out.level = &level;
-    out.k = &K;
-    out.grade = &grade;
-    tx_grade_in in = {1, &co2, &va, &cov, &elec, &above, &div};
-    tx_grade_params gp = {0.9, 1, tables.level_bounds, tables.nlevel_bounds, tables.grade_bounds,
-                          tables.ngrade_bounds};
+    double co2 = 1, va = 1, cov = 1, L, K, bench;
+    uint8_t elec = 0, above = 1, status, level, grade, blevel;
+    uint16_t ind = 1311;
+    tx_grade_out out = {&status, &L, &level, &K, &grade, &bench, &blevel,
+                        calloc(1, sizeof(tx_grade_cells))};
+    assert_non_null(out.cells);
+    tx_grade_in in = {1, &co2, &va, &cov, &elec, &above, &ind};
+    tx_grade_params gp = {0.9, 1, 2, TX_BELOW_BENCHMARK, tables.level_bounds,
+                          tables.nlevel_bounds, tables.grade_bounds, tables.ngrade_bounds};
     assert_int_equal(tx_method_grade(&in, &gp, &out), 0);
     assert_int_equal(status, TX_STATUS_INCOMPLETE);
+    free(out.cells);
 }
 
 static void meter_spec(int kind, const double *v, size_t n, const tx_event *ev, size_t nev,
@@ -263,8 +283,8 @@ static void meter_spec(int kind, const double *v, size_t n, const tx_event *ev, 
     double delta[64], work[64];
     uint8_t valid[64];
     assert_true(n <= 64);
-    tx_meter_spec sp = {kind, 0, 900, mult, 1.0, modulus, 0.9 * modulus, capacity, median_factor,
-                        stuck_steps};
+    tx_meter_spec sp = {kind,     0,        900,           mult,        1.0, modulus,
+                        0.9 * modulus, capacity, median_factor, stuck_steps, NULL, 1};
     tx_meter_scratch sc = {delta, valid, work};
     tx_method_meter_period(&sp, v, n, ev, nev, &sc, mp);
 }
