@@ -71,8 +71,17 @@ with h5py.File(results, "r") as f:
             d = g[dname]
             path = "/%s/%s" % (gname, dname)
             datasets.append(path)
-            check(d.ndim == 1, "%s is 1-D" % path)
-            lengths.add(d.shape[0])
+            if gname == "series":
+                # [enterprise, month] with both axes as dimension scales
+                if d.ndim == 2:
+                    check(len(d.dims[0]) == 1 and len(d.dims[1]) == 1,
+                          "%s has dimension scales on both axes" % path)
+                    check(d.dims[1].label == "month", "%s column dimension is month" % path)
+                    check(d.shape[0] == f["series/enterprise_id"].shape[0],
+                          "%s has one row per enterprise" % path)
+            else:
+                check(d.ndim == 1, "%s is 1-D" % path)
+                lengths.add(d.shape[0])
             data = d[()]  # decodes every chunk through the plugin
             check(len(data) == d.shape[0], "%s reads whole" % path)
             check("units" in d.attrs and "long_name" in d.attrs, "%s has units and long_name" % path)
@@ -90,6 +99,12 @@ with h5py.File(results, "r") as f:
                 check(tuple(filters[-1][2]) == (5,), "%s zstd cd_values == (5,): %s" %
                       (path, filters[-1][2]))
         check(len(lengths) <= 1, "/%s datasets share one length: %s" % (gname, lengths))
+    check("series" in f and f["series/energy_tce"].shape[1] == 12, "/series has 12 months")
+    check(list(f["series/month"][()])[:2] == [202501, 202502], "/series/month is YYYYMM")
+    # the monthly series add up to the period totals
+    check(np.allclose(np.nansum(f["series/energy_tce"][()], axis=1),
+                      f["enterprise/energy_tce"][()], rtol=1e-12, atol=1e-9),
+          "monthly energy sums to the period's")
     st = f["enterprise/status"]
     check(list(st.attrs["flag_values"]) == [0, 1, 2, 3], "status flag_values")
     fm = st.attrs["flag_meanings"]
