@@ -502,3 +502,23 @@ void tx_method_meter_period(const tx_meter_spec *sp, const double *vals, size_t 
         out->nvalid += out->bin_valid[b];
     }
 }
+
+int tx_method_target(double ratio, int year, int base_year, int target_year,
+                     double reduction_pct, double *rate_pct)
+{
+    *rate_pct = NAN;
+    if (!isfinite(ratio) || ratio <= 0 || year <= base_year || target_year <= base_year)
+        return TX_TARGET_NA;
+    double target_ratio = 1.0 - reduction_pct / 100.0;
+    if (ratio <= target_ratio) {
+        *rate_pct = 0.0;
+        return TX_TARGET_MET;
+    }
+    int left = target_year - year;
+    if (left <= 0)
+        return TX_TARGET_MISSED;
+    *rate_pct = (1.0 - pow(target_ratio / ratio, 1.0 / left)) * 100.0;
+    double achieved = 1.0 - pow(ratio, 1.0 / (year - base_year));
+    double needed = 1.0 - pow(target_ratio, 1.0 / (target_year - base_year));
+    return achieved >= needed ? TX_TARGET_ON_TRACK : TX_TARGET_OFF_TRACK;
+}

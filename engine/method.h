@@ -177,4 +177,17 @@ void tx_method_meter_period(const tx_meter_spec *spec, const double *vals, size_
 double tx_method_reduction_nbs_pct(double x_t, double va_t, double price_t, double x_b,
                                    double va_b, double price_b);
 
+/* Progress towards a reduction target (METHOD.md section 5). */
+enum { TX_TARGET_NA = 0, TX_TARGET_MET = 1, TX_TARGET_ON_TRACK = 2, TX_TARGET_OFF_TRACK = 3,
+       TX_TARGET_MISSED = 4 };
+/* ratio = I_now / I_base (comparable prices) in year `year`; target: reduction_pct by
+ * target_year from base_year. Met: ratio <= 1 - reduction. Otherwise, with years left,
+ * on track when the average annual fall so far (1 - ratio^(1/elapsed)) is at least the
+ * average annual fall the whole target needs (1 - target_ratio^(1/(target - base)));
+ * off track when not; missed when no year is left. *rate_pct gets the annual fall still
+ * needed, 1 - (target_ratio / ratio)^(1 / years_left), in % (0 when met; NaN when not
+ * evaluable: ratio not finite or <= 0, year before base_year). */
+int tx_method_target(double ratio, int year, int base_year, int target_year,
+                     double reduction_pct, double *rate_pct);
+
 #endif /* TX_METHOD_H */

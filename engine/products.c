@@ -320,9 +320,10 @@ done:
 
 /* ---- period aggregation ------------------------------------------------------------------ */
 
-/* A sort key per row of the period: grouping by (enterprise, product), then month with the
- * annual row (0) first, then file order so that the last of equal months is the later row.
- * The key carries its own strings, so qsort needs no context. */
+/* A sort key per row of the period: grouping by (enterprise, product), then month (0 for
+ * the annual row, else 1 + the month's place in the period, so a period across a year end
+ * sums in time order), then the row's index so that the last of equal months is the later
+ * row. The key carries its own strings, so qsort needs no context. */
 typedef struct {
     char eid[TX_USCC_LEN + 1];
     uint8_t month;
@@ -350,7 +351,7 @@ static int same_group(const agg_key *a, const agg_key *b)
 
 size_t tx_products_aggregate_wksp_size(size_t nrows)
 {
-    return (nrows ? nrows : 1) * sizeof(agg_key);
+    return nrows > SIZE_MAX / sizeof(agg_key) ? SIZE_MAX : nrows * sizeof(agg_key);
 }
 
 int tx_products_aggregate(const tx_products *t, const tx_product_row *rows, size_t nrows,
@@ -363,30 +364,34 @@ int tx_products_aggregate(const tx_products *t, const tx_product_row *rows, size
         *replaced = 0;
     if (!t || !period || !nout || (nrows && (!rows || !wksp || (cap && !out))))
         return TX_EINVAL;
-    if (period->month_first < 1 || period->month_last > 12 ||
-        period->month_first > period->month_last)
+    /* Months are counted from year 0: the period is [first, first + nmonths). */
+    const long first = (long)period->year * 12 + period->month_first - 1;
+    const long last = (long)period->year_last * 12 + period->month_last - 1;
+    if (period->month_first < 1 || period->month_first > 12 || period->month_last < 1 ||
+        period->month_last > 12 || period->nmonths < 1 || period->nmonths > 12 ||
+        last - first + 1 != period->nmonths)
         return TX_EINVAL;
     if (wksp_size < tx_products_aggregate_wksp_size(nrows))
         return TX_EINVAL;
-    const int whole_year = period->month_first == 1 && period->month_last == 12;
+    const int calendar_year = period->month_first == 1 && period->nmonths == 12;
     agg_key *key = wksp;
     size_t nk = 0;
     for (size_t i = 0; i < nrows; i++) {
         const tx_product_row *r = &rows[i];
-        if (r->product < 0 || (size_t)r->product >= t->n)
+        if (r->product < 0 || (size_t)r->product >= t->n || r->month < 0 || r->month > 12)
             return TX_EINVAL;
-        if (r->year != period->year)
-            continue;
-        if (r->month == 0 ? !whole_year
-                          : r->month < period->month_first || r->month > period->month_last)
+        long at = (long)r->year * 12 + r->month - 1;
+        if (r->month == 0 ? !(calendar_year && r->year == period->year)
+                          : at < first || at > last)
             continue;
         agg_key *k = &key[nk++];
         memcpy(k->eid, r->enterprise_id, sizeof k->eid);
-        k->month = (uint8_t)r->month;
+        k->month = (uint8_t)(r->month == 0 ? 0 : at - first + 1);
         k->product = r->product;
         k->idx = i;
     }
-    qsort(key, nk, sizeof *key, key_cmp);
+    if (nk > 1) /* qsort wants a non-NULL base even for 0 elements */
+        qsort(key, nk, sizeof *key, key_cmp);
 
     size_t ngroups = 0;
     for (size_t i = 0; i < nk; i++)
@@ -396,7 +401,7 @@ int tx_products_aggregate(const tx_products *t, const tx_product_row *rows, size
         return TX_ERANGE;
 
     size_t nrep = 0, g = 0;
-    const int expected = period->month_last - period->month_first + 1;
+    const int expected = period->nmonths;
     for (size_t i = 0; i < nk;) {
         size_t end = i + 1;
         while (end < nk && same_group(&key[i], &key[end]))
@@ -426,7 +431,7 @@ int tx_products_aggregate(const tx_products *t, const tx_product_row *rows, size
             }
             output += r->output;
             energy += r->energy;
-            res->month_mask |= (uint16_t)(1u << (key[j].month - 1));
+            res->month_mask |= (uint16_t)(1u << (r->month - 1));
             res->months_found++;
             j = run;
         }

@@ -107,10 +107,12 @@ int tx_products_find(const tx_products *t, const char *s, size_t len);
 /* ---- classification -------------------------------------------------------------------- */
 
 /* Classifies one product line. output in the product's output_unit, energy in its
- * energy_unit (totals); NaN means not reported. *specific receives energy / output, or NaN
+ * energy_unit (totals); NaN (any non-finite value) means not reported. *specific receives
+ * energy / output (+inf when a tiny output makes the ratio overflow: class 3), or NaN
  * when the line is not classified; *why (may be NULL) the reason code. Returns the class
  * (TX_PRODUCT_*). Reasons are checked in the order NO_OUTPUT, ZERO_OUTPUT, NO_ENERGY. The
- * comparison is txk_classify's (inclusive upper bounds {benchmark, baseline}). */
+ * comparison is txk_classify's, inclusive upper bounds {benchmark, baseline}: a specific
+ * equal to the benchmark is class 1, equal to the baseline class 2. Thread-safe. */
 int tx_products_classify(const tx_product *p, double output, double energy, double *specific,
                          int *why);
 
@@ -180,22 +182,26 @@ typedef struct {
     int cls;             /* TX_PRODUCT_* */
     int why;             /* TX_PRODUCT_WHY_* */
     int months_found;    /* months of the period with data (12 for an annual row) */
-    int months_expected; /* months in the period */
-    uint16_t month_mask; /* bit m-1 set when month m was found (all 12 for an annual row) */
+    int months_expected; /* months in the period (tx_period nmonths) */
+    uint16_t month_mask; /* bit m-1 set when calendar month m was found (the period's months
+                            are distinct calendar months); 0x0FFF for an annual row */
     uint8_t from_annual; /* 1 when the annual row was used */
     uint8_t incomplete;  /* months_found < months_expected (classified anyway) */
 } tx_product_result;
 
-/* Workspace bytes tx_products_aggregate needs for nrows rows. */
+/* Workspace bytes tx_products_aggregate needs for nrows rows (0 for none; SIZE_MAX when
+ * the size overflows). */
 size_t tx_products_aggregate_wksp_size(size_t nrows);
 
 /*
  * Period totals and classes per (enterprise, product). Only rows of the period count: for a
- * whole-year period (months 1..12) the group's annual row when it has one, else its monthly
- * rows of the year; for a month range the monthly rows in it (annual rows are ignored).
- * Each group's months are summed; a group with months missing is classified anyway and
- * flagged incomplete. When several rows give the same (enterprise, product, year, month),
- * the later one in rows[] wins and is counted in *replaced (may be NULL).
+ * calendar year (tx_period "2025": months 1..12 of one year) the group's annual row of that
+ * year when it has one, else its monthly rows; for any other period (one month, a range,
+ * possibly across a year end) the monthly rows of its months, annual rows ignored. Each
+ * group's months are summed in time order; a group with months missing is classified
+ * anyway and flagged incomplete. When several rows give the same (enterprise, product,
+ * year, month), the later one in rows[] wins and the others are counted in *replaced (may
+ * be NULL); when the annual row decides, the group's monthly rows are not read.
  *
  * out must hold cap results; cap >= nrows always suffices. Results are ordered by
  * enterprise id (bytewise), then product index. *nout receives their number. wksp holds
@@ -203,9 +209,11 @@ size_t tx_products_aggregate_wksp_size(size_t nrows);
  * type (malloc'd memory is).
  *
  * Returns 0; TX_EINVAL for NULL arguments (rows, out or wksp may be NULL only when nrows
- * is 0), a period outside 1..12 or month_first > month_last, a row whose product index is
- * outside the table, or a workspace too small; TX_ERANGE when more than cap groups exist
- * (*nout then holds the number needed). Does not allocate; thread-safe.
+ * is 0), a period that is not what tx_period_parse makes (months 1..12, nmonths 1..12
+ * matching year/month_first to year_last/month_last), a row whose product index is outside
+ * the table or whose month is outside 0..12, or a workspace too small; TX_ERANGE when more
+ * than cap groups exist (*nout then holds the number needed). Does not allocate;
+ * thread-safe.
  */
 int tx_products_aggregate(const tx_products *t, const tx_product_row *rows, size_t nrows,
                           const tx_period *period, void *wksp, size_t wksp_size,

@@ -13,6 +13,8 @@
 #include "h5io.h"
 #include "inputs.h"
 #include "method.h"
+#include "mujun.h"
+#include "products.h"
 #include "results.h"
 #include "store.h"
 #include "tables.h"
@@ -41,9 +43,12 @@ const tx_run_params TX_RUN_PARAMS_DEFAULT = {
 
 /* ---- financials and deflators ----------------------------------------------------------- */
 
+/* The figures of a financials row: value added, revenue, tax, R&D, employees, pollutant. */
+enum { FIN_VA, FIN_REVENUE, FIN_TAX, FIN_RD, FIN_EMPLOYEES, FIN_POLLUTANT, NFIN };
+
 typedef struct {
-    double annual;
-    double month[12];
+    double annual[NFIN];
+    double month[12][NFIN];
     uint16_t month_mask;
     uint8_t has_annual;
 } fin_year;
@@ -74,9 +79,11 @@ static void fin_add_years(financials *fin, const tx_period *p)
 static void fin_init(fin_year *f)
 {
     memset(f, 0, sizeof *f);
-    f->annual = NAN;
-    for (int m = 0; m < 12; m++)
-        f->month[m] = NAN;
+    for (int k = 0; k < NFIN; k++) {
+        f->annual[k] = NAN;
+        for (int m = 0; m < 12; m++)
+            f->month[m][k] = NAN;
+    }
 }
 
 static int load_financials(const char *dir, tx_store *st, size_t ne, financials *fin,
@@ -123,15 +130,19 @@ static int load_financials(const char *dir, tx_store *st, size_t ne, financials 
         if (k < 0)
             continue; /* a year the run does not look at */
         fin_year *fy = &fin->rows[(size_t)e * ny + (size_t)k];
+        const double vals[NFIN] = {f.value_added, f.revenue,   f.tax,
+                                   f.rd_expense,  f.employees, f.pollutant_t};
+        double *dst;
         if (f.month == 0) {
             fin->replaced += fy->has_annual;
-            fy->annual = f.value_added;
+            dst = fy->annual;
             fy->has_annual = 1;
         } else {
             fin->replaced += (fy->month_mask >> (f.month - 1)) & 1u;
-            fy->month[f.month - 1] = f.value_added;
+            dst = fy->month[f.month - 1];
             fy->month_mask |= (uint16_t)(1u << (f.month - 1));
         }
+        memcpy(dst, vals, sizeof vals);
     }
     tx_csv_free(csv);
     if (rc >= 0 && fin->rejected + fin->unknown_enterprise > 5)
@@ -140,16 +151,17 @@ static int load_financials(const char *dir, tx_store *st, size_t ne, financials 
     return rc < 0 ? rc : TX_OK;
 }
 
-/* Value added of a period: the annual row for a whole calendar year, else the sum of its
- * months when every month is present, else NaN (METHOD.md section 8). *months gets the
- * months found (12 for an annual row). */
-static double period_va(const financials *fin, size_t e, const tx_period *p, int *months)
+/* A figure of a period: the annual row for a whole calendar year, else the months' sum
+ * (employees: their mean) when every month is present, else NaN (METHOD.md sections 6 and
+ * 8). *months gets the months found (12 for an annual row). */
+static double period_fin(const financials *fin, size_t e, const tx_period *p, int field,
+                         int *months)
 {
     const fin_year *rows = &fin->rows[e * (size_t)fin->nyears];
     int k0 = fin_year_index(fin, p->year);
     if (p->nmonths == 12 && p->month_first == 1 && k0 >= 0 && rows[k0].has_annual) {
         *months = 12;
-        return rows[k0].annual;
+        return rows[k0].annual[field];
     }
     double sum = 0.0;
     int found = 0;
@@ -158,12 +170,19 @@ static double period_va(const financials *fin, size_t e, const tx_period *p, int
         tx_period_month(p, k, &y, &m);
         int ky = fin_year_index(fin, y);
         if (ky >= 0 && ((rows[ky].month_mask >> (m - 1)) & 1u)) {
-            sum += rows[ky].month[m - 1];
+            sum += rows[ky].month[m - 1][field];
             found++;
         }
     }
     *months = found;
-    return found == p->nmonths ? sum : NAN;
+    if (found != p->nmonths)
+        return NAN;
+    return field == FIN_EMPLOYEES ? sum / found : sum;
+}
+
+static double period_va(const financials *fin, size_t e, const tx_period *p, int *months)
+{
+    return period_fin(fin, e, p, FIN_VA, months);
 }
 
 typedef struct {
@@ -224,6 +243,7 @@ typedef struct {
     /* per enterprise */
     double *tce, *co2, *water, *cov, *water_cov, *va;
     double *tce_m, *co2_m, *water_m; /* [enterprise][month] */
+    double *elec_kwh;                /* grid electricity per enterprise, kWh */
     uint8_t *has_elec, *has_water, *va_months;
     tx_coefs coefs[TX_MAX_BINS]; /* each month's coefficients (its year's grid factor) */
 } period_res;
@@ -409,6 +429,11 @@ static int compute_enterprises(run_ctx *c, period_res *pr, tx_err *err)
             }
         }
     }
+    /* Grid electricity in kWh (for 亩均's energy at 等价值 and tax per kWh). */
+    for (size_t m = 0; m < nm; m++)
+        coef[m] = c->meters[m].carrier == TX_CARRIER_ELECTRICITY;
+    memset(pr->elec_kwh, 0, ne * sizeof *pr->elec_kwh);
+    txk_convert_scatter(pr->total, coef, c->owner, nm, pr->elec_kwh);
     free(coef);
     free(qty);
     free(acc);
@@ -449,7 +474,8 @@ static int period_alloc(period_res *pr, size_t nm, size_t ne)
     pr->total = calloc(m, sizeof *pr->total);
     pr->coverage = calloc(m, sizeof *pr->coverage);
     pr->mp = calloc(m, sizeof *pr->mp);
-    double **d[] = {&pr->tce, &pr->co2, &pr->water, &pr->cov, &pr->water_cov, &pr->va};
+    double **d[] = {&pr->tce, &pr->co2,       &pr->water,   &pr->cov,
+                    &pr->water_cov,         &pr->va,      &pr->elec_kwh};
     int bad = !pr->total || !pr->coverage || !pr->mp;
     for (size_t i = 0; i < sizeof d / sizeof d[0]; i++)
         bad |= !(*d[i] = calloc(e, sizeof(double)));
@@ -466,7 +492,8 @@ static void period_free(period_res *pr)
 {
     void *p[] = {pr->total, pr->coverage, pr->mp,    pr->tce,      pr->co2,
                  pr->water, pr->cov,      pr->water_cov, pr->va,   pr->tce_m,
-                 pr->co2_m, pr->water_m,  pr->has_elec,  pr->has_water, pr->va_months};
+                 pr->co2_m, pr->water_m,  pr->has_elec,  pr->has_water, pr->va_months,
+                 pr->elec_kwh};
     for (size_t i = 0; i < sizeof p / sizeof p[0]; i++)
         free(p[i]);
 }
@@ -722,6 +749,188 @@ static int write_aggregate(hid_t file, const char *name, const char *key_name,
     return rc;
 }
 
+/* ---- 亩均 ------------------------------------------------------------------------------ */
+
+static int write_flag_attrs(hid_t g, const char *name, const uint8_t *values, size_t nvalues,
+                            const char *meanings, tx_err *err);
+
+/* The 亩均 evaluation's outputs, one row per enterprise. */
+typedef struct {
+    uint8_t *group, *cls, *flags;
+    double *score, *term[TX_MUJUN_NTERMS], *value[TX_MUJUN_NTERMS];
+    uint32_t *rank;
+    void *wksp;
+} mujun_res;
+
+static void mujun_free(mujun_res *m)
+{
+    free(m->group);
+    free(m->cls);
+    free(m->flags);
+    free(m->score);
+    free(m->rank);
+    free(m->wksp);
+    for (int k = 0; k < TX_MUJUN_NTERMS; k++) {
+        free(m->term[k]);
+        free(m->value[k]);
+    }
+}
+
+/* 亩均 (METHOD.md section 6) over the report period: financial figures of the period,
+ * energy with electricity at 等价值 and grid kWh as measured (incomplete data flagged). */
+static int evaluate_mujun(const run_ctx *c, const period_res *t, const financials *fin,
+                          const uint8_t *above, const char *tables_dir, const char *profile_id,
+                          tx_mujun_profile *prof, mujun_res *mr, tx_err *err)
+{
+    int rc = tx_mujun_profile_load(tables_dir, profile_id, prof, err);
+    if (rc)
+        return rc;
+    const size_t n = c->ne, nn = n ? n : 1;
+    double *in[NFIN] = {0}, *land = malloc(nn * sizeof *land), *eqv = malloc(nn * sizeof *eqv);
+    uint8_t *complete = malloc(nn);
+    int bad = !land || !eqv || !complete;
+    for (int f = 0; f < NFIN; f++)
+        bad |= !(in[f] = malloc(nn * sizeof(double)));
+    mr->group = malloc(nn);
+    mr->cls = malloc(nn);
+    mr->flags = malloc(nn);
+    mr->score = malloc(nn * sizeof(double));
+    mr->rank = malloc(nn * sizeof(uint32_t));
+    bad |= !mr->group || !mr->cls || !mr->flags || !mr->score || !mr->rank;
+    for (int k = 0; k < TX_MUJUN_NTERMS; k++) {
+        bad |= !(mr->term[k] = malloc(nn * sizeof(double)));
+        bad |= !(mr->value[k] = malloc(nn * sizeof(double)));
+    }
+    size_t wsz = tx_mujun_wksp_size(n);
+    mr->wksp = malloc(wsz ? wsz : 1);
+    bad |= !mr->wksp;
+    if (bad) {
+        rc = tx_err_set(err, TX_ENOMEM, "out of memory");
+        goto out;
+    }
+    /* Energy at 等价值: swap the electricity coefficient the run's tce used. */
+    double used = c->p->electricity_basis == TX_ELEC_EQUAL_VALUE
+                      ? c->tables.kgce_per_kwh_equal_value
+                      : c->tables.kgce[TX_CARRIER_ELECTRICITY];
+    for (size_t e = 0; e < n; e++) {
+        int months;
+        for (int f = 0; f < NFIN; f++)
+            in[f][e] = period_fin(fin, e, &t->per, f, &months);
+        land[e] = c->ents[e].land_area_mu;
+        eqv[e] = t->tce[e] + t->elec_kwh[e] * (c->tables.kgce_per_kwh_equal_value - used) / 1000.0;
+        complete[e] = t->has_elec[e] && t->cov[e] >= c->coverage_min;
+    }
+    tx_mujun_in mi = {n,           above,         land,       t->va,      in[FIN_TAX],
+                      in[FIN_REVENUE], in[FIN_RD], in[FIN_EMPLOYEES], in[FIN_POLLUTANT],
+                      eqv,         t->elec_kwh,   complete};
+    tx_mujun_out mo = {mr->group, mr->score, {0}, {0}, mr->rank, mr->cls, mr->flags};
+    for (int k = 0; k < TX_MUJUN_NTERMS; k++) {
+        mo.term[k] = mr->term[k];
+        mo.value[k] = mr->value[k];
+    }
+    rc = tx_mujun_evaluate(prof, &mi, &mo, mr->wksp, wsz);
+    if (rc)
+        rc = tx_err_set(err, rc, "亩均 evaluation: invalid input");
+out:
+    free(land);
+    free(eqv);
+    free(complete);
+    for (int f = 0; f < NFIN; f++)
+        free(in[f]);
+    return rc;
+}
+
+static int write_mujun(hid_t file, size_t n, const mujun_res *mr, const tx_mujun_profile *prof,
+                       int level, tx_err *err)
+{
+    hid_t g = tx_h5_group(file, "mujun", err);
+    if (g < 0)
+        return err ? err->code : TX_EHDF5;
+    int rc = TX_OK;
+    size_t nn = n ? n : 1;
+    /* Terms by name: tax per mu is term 0 in both groups; the 规下 second term is tax per
+     * kWh, the 规上 second is VA per mu. */
+    double *split[2][2];
+    for (int k = 0; k < 2; k++) {
+        split[k][0] = malloc(nn * sizeof(double));
+        split[k][1] = malloc(nn * sizeof(double));
+    }
+    if (!split[0][0] || !split[0][1] || !split[1][0] || !split[1][1]) {
+        rc = tx_err_set(err, TX_ENOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t e = 0; e < n; e++) {
+        int below = mr->group[e] == TX_MUJUN_BELOW;
+        split[0][0][e] = below ? NAN : mr->term[1][e];  /* term va_per_mu */
+        split[0][1][e] = below ? mr->term[1][e] : NAN;  /* term tax_per_kwh */
+        split[1][0][e] = below ? NAN : mr->value[1][e]; /* value va_per_mu */
+        split[1][1][e] = below ? mr->value[1][e] : NAN; /* value tax_per_kwh */
+    }
+    struct {
+        const char *name;
+        const void *v;
+        hid_t type;
+        const char *units, *long_name;
+    } cols[] = {
+        {"group", mr->group, H5T_NATIVE_UINT8, "1", "evaluation group"},
+        {"score", mr->score, H5T_NATIVE_DOUBLE, "1", "comprehensive score (sum of terms)"},
+        {"rank", mr->rank, H5T_NATIVE_UINT32, "1", "1 + number of higher scores in the group"},
+        {"class", mr->cls, H5T_NATIVE_UINT8, "1", "class A/B/C/D by rank share in the group"},
+        {"flags", mr->flags, H5T_NATIVE_UINT8, "1", "what was averaged, missing or incomplete"},
+        {"term_tax_per_mu", mr->term[0], H5T_NATIVE_DOUBLE, "1", "score term: tax per mu"},
+        {"term_va_per_mu", split[0][0], H5T_NATIVE_DOUBLE, "1", "score term: VA per mu"},
+        {"term_va_per_tce", mr->term[2], H5T_NATIVE_DOUBLE, "1", "score term: VA per tce"},
+        {"term_va_per_pollutant", mr->term[3], H5T_NATIVE_DOUBLE, "1",
+         "score term: VA per t of main pollutants"},
+        {"term_va_per_employee", mr->term[4], H5T_NATIVE_DOUBLE, "1",
+         "score term: VA per employee"},
+        {"term_rd_ratio", mr->term[5], H5T_NATIVE_DOUBLE, "1", "score term: R&D / revenue"},
+        {"term_tax_per_kwh", split[0][1], H5T_NATIVE_DOUBLE, "1",
+         "score term (规下): tax per kWh"},
+        {"tax_per_mu", mr->value[0], H5T_NATIVE_DOUBLE, "10^4 CNY/mu", "亩均税收"},
+        {"va_per_mu", split[1][0], H5T_NATIVE_DOUBLE, "10^4 CNY/mu", "亩均增加值"},
+        {"va_per_tce", mr->value[2], H5T_NATIVE_DOUBLE, "10^4 CNY/tce",
+         "单位能耗增加值 (electricity at 等价值)"},
+        {"va_per_pollutant", mr->value[3], H5T_NATIVE_DOUBLE, "10^4 CNY/t", "单位排放增加值"},
+        {"va_per_employee", mr->value[4], H5T_NATIVE_DOUBLE, "10^4 CNY/person",
+         "全员劳动生产率"},
+        {"rd_ratio", mr->value[5], H5T_NATIVE_DOUBLE, "1", "R&D 占比"},
+        {"tax_per_kwh", split[1][1], H5T_NATIVE_DOUBLE, "CNY/kWh", "规下: tax per kWh"},
+    };
+    for (size_t i = 0; !rc && i < sizeof cols / sizeof cols[0]; i++)
+        rc = tx_h5_write_column(g, cols[i].name, cols[i].type, cols[i].v, n, level,
+                                cols[i].units, cols[i].long_name, err);
+    if (!rc) {
+        static const uint8_t gv[] = {0, 1, 2}, cv[] = {0, 1, 2, 3, 4};
+        rc = write_flag_attrs(g, "group", gv, 3, "not_evaluated above_scale below_scale", err);
+        if (!rc)
+            rc = write_flag_attrs(g, "class", cv, 5, "none A B C D", err);
+    }
+    if (!rc) {
+        hid_t d = H5Dopen2(g, "flags", H5P_DEFAULT);
+        static const uint8_t masks[] = {1, 2, 4, 8, 16};
+        rc = d < 0 ? tx_err_set(err, TX_EHDF5, "cannot open /mujun/flags") : TX_OK;
+        if (!rc)
+            rc = tx_h5_attr_flags(d, masks, 5,
+                                  "pollutant_term_averaged missing_input_scored_0 "
+                                  "energy_incomplete no_land no_value_added",
+                                  err);
+        if (d >= 0)
+            H5Dclose(d);
+    }
+    if (!rc)
+        rc = tx_h5_attr_string(g, "profile", prof->id, err);
+    if (!rc)
+        rc = tx_h5_attr_int64(g, "profile_year", prof->year, err);
+out:
+    for (int k = 0; k < 2; k++) {
+        free(split[k][0]);
+        free(split[k][1]);
+    }
+    H5Gclose(g);
+    return rc;
+}
+
 /* ---- the run ----------------------------------------------------------------------------- */
 
 static int cmp_event(const void *a, const void *b, void *ctx);
@@ -848,6 +1057,13 @@ static int write_root_attrs(hid_t file, const run_ctx *c, const period_res *t,
                             int current_prices_used, tx_err *err);
 static int write_series(hid_t file, const run_ctx *c, const period_res *t, const period_res *b,
                         int level, tx_err *err);
+static int write_targets(hid_t file, const run_ctx *c, const period_res *t, const period_res *b,
+                         const aggregate *city, const aggregate *dist, const aggregate *ind,
+                         int level, tx_err *err);
+static int run_products(hid_t file, const run_ctx *c, const tx_period *per, const char *dir,
+                        const char *tables_dir, int level, tx_err *err);
+static int write_flag_attrs(hid_t g, const char *name, const uint8_t *values, size_t nvalues,
+                            const char *meanings, tx_err *err);
 
 int tx_run(const tx_run_params *p, tx_run_summary *s, tx_err *err)
 {
@@ -873,6 +1089,10 @@ int tx_run(const tx_run_params *p, tx_run_summary *s, tx_err *err)
     char (*dist_keys)[8] = NULL;
     uint8_t *present = NULL;
     uint32_t *div_key = NULL;
+    mujun_res mr;
+    memset(&mr, 0, sizeof mr);
+    tx_mujun_profile mprof;
+    memset(&mprof, 0, sizeof mprof);
     int tables_loaded = 0;
     int rc;
 
@@ -1099,6 +1319,12 @@ int tx_run(const tx_run_params *p, tx_run_summary *s, tx_err *err)
         aggregate_by(&ai, a.key_city, &ag_city);
     }
 
+    /* 亩均 evaluation. */
+    if ((rc = evaluate_mujun(&c, &t, &fin, a.above, tables_dir,
+                             p->mujun_profile ? p->mujun_profile : "huangyan_2022", &mprof, &mr,
+                             err)))
+        goto done;
+
     /* The results file, complete or absent. */
     if ((rc = tx_results_create(p->output_path, p->zstd_level, &res, err)))
         goto done;
@@ -1108,6 +1334,10 @@ int tx_run(const tx_run_params *p, tx_run_summary *s, tx_err *err)
         if ((rc = write_enterprise_group(file, &c, &t, b.has ? &b : NULL, &a, level, err)) ||
             (rc = write_meter_group(file, &c, &t, b.has ? &b : NULL, level, err)) ||
             (rc = write_series(file, &c, &t, b.has ? &b : NULL, level, err)) ||
+            (rc = write_targets(file, &c, &t, b.has ? &b : NULL, &ag_city, &ag_dist, &ag_div,
+                                level, err)) ||
+            (rc = write_mujun(file, c.ne, &mr, &mprof, level, err)) ||
+            (rc = run_products(file, &c, &t.per, p->financials_dir, tables_dir, level, err)) ||
             (rc = write_aggregate(file, "industry", "industry_code",
                                   "GB/T 4754-2017 division (2 digits)", 3, &ag_div, go, level,
                                   err)) ||
@@ -1149,6 +1379,7 @@ int tx_run(const tx_run_params *p, tx_run_summary *s, tx_err *err)
 
 done:
     tx_results_abort(res);
+    mujun_free(&mr);
     free(present);
     free(div_key);
     if (go)
@@ -1413,6 +1644,234 @@ out:
     for (int i = 0; i < NCNT; i++)
         free(cnt[i]);
     H5Gclose(g);
+    return rc;
+}
+
+/* ---- product benchmarks (METHOD.md section 7) -------------------------------------------- */
+
+static void product_reject(void *arg, const tx_csv_row *row, int reason, const char *detail)
+{
+    uint64_t *count = arg;
+    if (++*count <= 5)
+        fprintf(stderr, "tanxiao: warning: products.csv:%llu: %s%s%s; row ignored\n",
+                (unsigned long long)row->line, tx_reject_message(reason), detail ? ": " : "",
+                detail ? detail : "");
+}
+
+/* Reads DIR/products.csv when present and writes /products: one row per (enterprise,
+ * product) of the report period with its specific energy and class. */
+static int run_products(hid_t file, const run_ctx *c, const tx_period *per, const char *dir,
+                        const char *tables_dir, int level, tx_err *err)
+{
+    char path[1100];
+    snprintf(path, sizeof path, "%s/products.csv", dir);
+    tx_products *tab = calloc(1, sizeof *tab);
+    if (!tab)
+        return tx_err_set(err, TX_ENOMEM, "out of memory");
+    tx_product_rows *rows = NULL;
+    tx_product_result *res = NULL;
+    void *wksp = NULL;
+    uint64_t rejected = 0;
+    int rc = tx_products_load(tables_dir, tab, err);
+    if (!rc) {
+        rc = tx_products_read_new(path, tab, product_reject, &rejected, &rows, err);
+        if (rc == TX_ENOTFOUND) { /* optional input */
+            free(tab);
+            return TX_OK;
+        }
+    }
+    size_t nout = 0, replaced = 0, cap = rows ? (rows->n ? rows->n : 1) : 1;
+    if (!rc) {
+        size_t wsz = tx_products_aggregate_wksp_size(rows->n);
+        wksp = malloc(wsz ? wsz : 1);
+        res = malloc(cap * sizeof *res);
+        if (!wksp || !res)
+            rc = tx_err_set(err, TX_ENOMEM, "out of memory");
+        else
+            rc = tx_products_aggregate(tab, rows->rows, rows->n, per, wksp, wsz, res, cap, &nout,
+                                       &replaced);
+        if (rc && !err->msg[0])
+            tx_err_set(err, rc, "%s: cannot aggregate products", path);
+    }
+    hid_t g = rc ? -1 : tx_h5_group(file, "products", err);
+    if (!rc && g < 0)
+        rc = err ? err->code : TX_EHDF5;
+    size_t nn = nout ? nout : 1;
+    char *str = rc ? NULL : malloc(nn * TX_PRODUCT_ID_CAP);
+    double *d[4] = {0};
+    uint8_t *u[3] = {0};
+    for (int k = 0; !rc && k < 4; k++)
+        d[k] = malloc(nn * sizeof(double));
+    for (int k = 0; !rc && k < 3; k++)
+        u[k] = malloc(nn);
+    if (!rc && (!str || !d[0] || !d[1] || !d[2] || !d[3] || !u[0] || !u[1] || !u[2]))
+        rc = tx_err_set(err, TX_ENOMEM, "out of memory");
+    if (!rc) {
+        for (size_t k = 0; k < nout; k++)
+            fixed_copy(str + k * TX_USCC_LEN, res[k].enterprise_id, TX_USCC_LEN);
+        rc = tx_h5_write_strings(g, "enterprise_id", str, TX_USCC_LEN, nout, level,
+                                 "enterprise (USCC)", err);
+    }
+    if (!rc) {
+        for (size_t k = 0; k < nout; k++)
+            fixed_copy(str + k * (TX_PRODUCT_ID_CAP - 1), tab->p[res[k].product].id,
+                       TX_PRODUCT_ID_CAP - 1);
+        rc = tx_h5_write_strings(g, "product", str, TX_PRODUCT_ID_CAP - 1, nout, level,
+                                 "product id of product_benchmarks.csv", err);
+    }
+    if (!rc) {
+        for (size_t k = 0; k < nout; k++) {
+            const tx_product *pp = &tab->p[res[k].product];
+            d[0][k] = res[k].output;
+            d[1][k] = res[k].energy;
+            d[2][k] = res[k].specific;
+            d[3][k] = pp->benchmark;
+            u[0][k] = (uint8_t)res[k].cls;
+            u[1][k] = (uint8_t)res[k].why;
+            u[2][k] = res[k].incomplete;
+        }
+        struct {
+            const char *name;
+            const void *v;
+            hid_t type;
+            const char *units, *long_name;
+        } cols[] = {
+            {"output", d[0], H5T_NATIVE_DOUBLE, "see product_benchmarks.csv output_unit",
+             "output in the period"},
+            {"energy", d[1], H5T_NATIVE_DOUBLE, "see product_benchmarks.csv energy_unit",
+             "energy for that output"},
+            {"specific_energy", d[2], H5T_NATIVE_DOUBLE, "see product_benchmarks.csv",
+             "energy per unit of output (lower is better)"},
+            {"benchmark", d[3], H5T_NATIVE_DOUBLE, "see product_benchmarks.csv",
+             "the NDRC benchmark (标杆) value"},
+            {"class", u[0], H5T_NATIVE_UINT8, "1", "classification against the NDRC levels"},
+            {"reason", u[1], H5T_NATIVE_UINT8, "1", "why a line is not classified"},
+            {"incomplete", u[2], H5T_NATIVE_UINT8, "1", "1 when months of the period are missing"},
+        };
+        for (size_t i = 0; !rc && i < sizeof cols / sizeof cols[0]; i++)
+            rc = tx_h5_write_column(g, cols[i].name, cols[i].type, cols[i].v, nout, level,
+                                    cols[i].units, cols[i].long_name, err);
+    }
+    if (!rc) {
+        static const uint8_t cv[] = {0, 1, 2, 3};
+        rc = write_flag_attrs(g, "class", cv, 4,
+                              "not_classified at_or_better_than_benchmark between "
+                              "below_baseline",
+                              err);
+    }
+    if (!rc)
+        rc = tx_h5_attr_int64(g, "rows_rejected", (int64_t)rejected, err);
+    (void)c;
+    free(str);
+    for (int k = 0; k < 4; k++)
+        free(d[k]);
+    for (int k = 0; k < 3; k++)
+        free(u[k]);
+    if (g >= 0)
+        H5Gclose(g);
+    free(wksp);
+    free(res);
+    tx_product_rows_free(rows);
+    free(tab);
+    return rc;
+}
+
+/* /targets: each target of targets.csv for each scope it applies to, from the aggregates'
+ * reductions at comparable prices. A target needs the run's baseline to be its base year. */
+static int write_targets(hid_t file, const run_ctx *c, const period_res *t, const period_res *b,
+                         const aggregate *city, const aggregate *dist, const aggregate *ind,
+                         int level, tx_err *err)
+{
+    const tx_tables *tb = &c->tables;
+    size_t cap = tb->ntargets * (1 + dist->nkeys + ind->nkeys) + 1, n = 0;
+    struct row {
+        char id[48], indicator[8], scope[12], code[8];
+        int32_t base, target;
+        double want, got, rate;
+        uint8_t status;
+    } *rows = calloc(cap, sizeof *rows);
+    if (!rows)
+        return tx_err_set(err, TX_ENOMEM, "out of memory");
+    static const char *const ind_names[] = {"energy", "co2", "water"};
+    for (size_t i = 0; i < tb->ntargets; i++) {
+        const tx_target *g = &tb->targets[i];
+        const aggregate *groups[3] = {city, dist, ind};
+        static const char *const scope_names[3] = {"city", "district", "industry"};
+        for (int gi = 0; gi < 3; gi++) {
+            int wanted = g->scope == TX_SCOPE_ALL || g->scope == gi + 1;
+            if (!wanted)
+                continue;
+            const aggregate *ag = groups[gi];
+            for (size_t k = 0; k < ag->nkeys; k++) {
+                if (g->scope != TX_SCOPE_ALL && gi > 0 && strcmp(ag->key[k], g->scope_code) != 0)
+                    continue;
+                struct row *r = &rows[n++];
+                snprintf(r->id, sizeof r->id, "%s", g->id);
+                snprintf(r->indicator, sizeof r->indicator, "%s", ind_names[g->indicator]);
+                snprintf(r->scope, sizeof r->scope, "%s", scope_names[gi]);
+                snprintf(r->code, sizeof r->code, "%s", ag->key[k]);
+                r->base = g->base_year;
+                r->target = g->target_year;
+                r->want = g->reduction_pct;
+                r->got = NAN;
+                r->rate = NAN;
+                r->status = TX_TARGET_NA;
+                if (b && b->per.year == g->base_year && b->per.year_last == g->base_year) {
+                    r->got = ag->change[g->indicator][k];
+                    r->status = (uint8_t)tx_method_target(1.0 - r->got / 100.0, t->per.year_last,
+                                                          g->base_year, g->target_year,
+                                                          g->reduction_pct, &r->rate);
+                }
+            }
+        }
+    }
+    hid_t grp = tx_h5_group(file, "targets", err);
+    int rc = grp < 0 ? (err ? err->code : TX_EHDF5) : TX_OK;
+    char *str = malloc((n ? n : 1) * 48);
+    int32_t *i32 = malloc((n ? n : 1) * sizeof *i32);
+    double *f64 = malloc((n ? n : 1) * sizeof *f64);
+    uint8_t *u8 = malloc(n ? n : 1);
+    if (!rc && (!str || !i32 || !f64 || !u8))
+        rc = tx_err_set(err, TX_ENOMEM, "out of memory");
+#define TSTR(field, width, name, long_name)                                                    \
+    if (!rc) {                                                                                 \
+        for (size_t k = 0; k < n; k++)                                                         \
+            fixed_copy(str + k * (width), rows[k].field, (width));                             \
+        rc = tx_h5_write_strings(grp, name, str, (width), n, level, long_name, err);           \
+    }
+#define TNUM(field, buf, type, name, units, long_name)                                         \
+    if (!rc) {                                                                                 \
+        for (size_t k = 0; k < n; k++)                                                         \
+            buf[k] = rows[k].field;                                                            \
+        rc = tx_h5_write_column(grp, name, type, buf, n, level, units, long_name, err);        \
+    }
+    TSTR(id, 47, "target_id", "target (targets.csv)")
+    TSTR(indicator, 6, "indicator", "energy, co2 or water intensity")
+    TSTR(scope, 8, "scope", "city, district or industry")
+    TSTR(code, 7, "scope_code", "the district or industry code (all for the city)")
+    TNUM(base, i32, H5T_NATIVE_INT32, "base_year", "1", "the target's base year")
+    TNUM(target, i32, H5T_NATIVE_INT32, "target_year", "1", "the year the target is due")
+    TNUM(want, f64, H5T_NATIVE_DOUBLE, "target_reduction_pct", "%",
+         "intensity reduction the target asks for")
+    TNUM(got, f64, H5T_NATIVE_DOUBLE, "reduction_pct", "%",
+         "intensity reduction reached so far at comparable prices (NaN: not evaluable)")
+    TNUM(rate, f64, H5T_NATIVE_DOUBLE, "required_annual_rate_pct", "%",
+         "annual intensity fall still needed: 1 - (target ratio / ratio)^(1 / years left)")
+    TNUM(status, u8, H5T_NATIVE_UINT8, "status", "1", "progress towards the target")
+#undef TSTR
+#undef TNUM
+    if (!rc) {
+        static const uint8_t v[] = {0, 1, 2, 3, 4};
+        rc = write_flag_attrs(grp, "status", v, 5, "not_evaluable met on_track off_track missed",
+                              err);
+    }
+    free(str);
+    free(i32);
+    free(f64);
+    free(u8);
+    free(rows);
+    if (grp >= 0)
+        H5Gclose(grp);
     return rc;
 }
 

@@ -313,6 +313,68 @@ static int load_districts(tx_tables *t, int slot, tx_err *err)
     return rc < 0 ? rc : TX_OK;
 }
 
+static int load_targets(tx_tables *t, int slot, tx_err *err)
+{
+    const char *file = "targets.csv";
+    const char *cols[] = {"target_id", "indicator", "scope", "scope_code", "base_year",
+                          "target_year", "reduction_pct"};
+    table_file tf;
+    int rc = table_open(t, slot, file, cols, 7, &tf, err);
+    if (rc)
+        return rc;
+    size_t cap = 0;
+    tx_csv_row row;
+    while ((rc = tx_csv_next(tf.csv, &row, err)) == 1) {
+        rc = 0;
+        if ((rc = row_fields_ok(&row, &tf, 7, err)))
+            break;
+        if (t->ntargets == cap) {
+            size_t ncap = cap ? 2 * cap : 8;
+            tx_target *nt = realloc(t->targets, ncap * sizeof *nt);
+            if (!nt) {
+                rc = tx_err_set(err, TX_ENOMEM, "%s: out of memory", file);
+                break;
+            }
+            t->targets = nt;
+            cap = ncap;
+        }
+        tx_target *g = &t->targets[t->ntargets];
+        memset(g, 0, sizeof *g);
+        const tx_field *fi = &row.fields[tf.col[1]], *fs = &row.fields[tf.col[2]];
+        static const char *const inds[] = {"energy", "co2", "water"};
+        static const char *const scopes[] = {"all", "city", "district", "industry"};
+        g->indicator = g->scope = -1;
+        for (int k = 0; k < 3; k++)
+            if (tx_field_is(fi, inds[k]))
+                g->indicator = k;
+        for (int k = 0; k < 4; k++)
+            if (tx_field_is(fs, scopes[k]))
+                g->scope = k;
+        double by, ty;
+        if ((rc = field_number(&row, &tf, 4, &by, err)) ||
+            (rc = field_number(&row, &tf, 5, &ty, err)) ||
+            (rc = field_number(&row, &tf, 6, &g->reduction_pct, err)))
+            break;
+        g->base_year = (int)by;
+        g->target_year = (int)ty;
+        if (g->indicator < 0 || g->scope < 0 || g->target_year <= g->base_year ||
+            !tx_field_copy(&row.fields[tf.col[0]], g->id, sizeof g->id) ||
+            !tx_field_copy(&row.fields[tf.col[3]], g->scope_code, sizeof g->scope_code) ||
+            ((g->scope == TX_SCOPE_DISTRICT || g->scope == TX_SCOPE_INDUSTRY) &&
+             !g->scope_code[0])) {
+            rc = tx_err_set(err, TX_ETABLE,
+                            "%s:%llu: bad target (indicator energy|co2|water, scope "
+                            "all|city|district|industry with a code, target_year after "
+                            "base_year)",
+                            file, (unsigned long long)row.line);
+            break;
+        }
+        t->ntargets++;
+    }
+    tx_csv_free(tf.csv);
+    return rc < 0 ? rc : TX_OK;
+}
+
 int tx_tables_load(const char *dir, tx_tables *t, tx_err *err)
 {
     memset(t, 0, sizeof *t);
@@ -359,6 +421,8 @@ int tx_tables_load(const char *dir, tx_tables *t, tx_err *err)
         rc = load_divisions(t, 7, err);
     if (!rc)
         rc = load_districts(t, 8, err);
+    if (!rc)
+        rc = load_targets(t, 9, err);
     if (!rc && isnan(t->kgce[TX_CARRIER_ELECTRICITY]))
         rc = tx_err_set(err, TX_ETABLE, "%s/energy_coefficients.csv: no electricity row", dir);
     if (!rc && isnan(t->kgce_per_kwh_equal_value))
@@ -378,6 +442,9 @@ void tx_tables_destroy(tx_tables *t)
     free(t->grid);
     t->grid = NULL;
     t->ngrid = 0;
+    free(t->targets);
+    t->targets = NULL;
+    t->ntargets = 0;
 }
 
 int tx_tables_grid_factor(const tx_tables *t, const char *series, const char *geography,

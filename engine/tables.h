@@ -4,7 +4,7 @@
  *
  * Files (all required): energy_coefficients.csv, fuel_emission_factors.csv,
  * grid_emission_factors.csv, heat_factors.csv, carbon_levels.csv, carbon_grades.csv,
- * run_defaults.csv, gbt4754_divisions.csv, districts.csv.
+ * run_defaults.csv, gbt4754_divisions.csv, districts.csv, targets.csv.
  * Every coefficient is converted to the carrier's canonical unit (kWh, m3, kg, MJ) on load.
  */
 #ifndef TX_TABLES_H
@@ -16,7 +16,7 @@
 #include <stdint.h>
 
 #define TX_TABLES_MAX_BOUNDS 8
-#define TX_TABLES_NFILES 9
+#define TX_TABLES_NFILES 10
 
 typedef struct {
     char series[32];
@@ -24,6 +24,18 @@ typedef struct {
     int year;
     double kgco2_per_kwh;
 } tx_grid_factor;
+
+/* A reduction target of the city's plans (targets.csv). */
+enum { TX_IND_ENERGY = 0, TX_IND_CO2 = 1, TX_IND_WATER = 2 };
+enum { TX_SCOPE_ALL = 0, TX_SCOPE_CITY = 1, TX_SCOPE_DISTRICT = 2, TX_SCOPE_INDUSTRY = 3 };
+typedef struct {
+    char id[48];
+    int indicator;     /* TX_IND_* */
+    int scope;         /* TX_SCOPE_*: all = the city, every district and every industry */
+    char scope_code[8];
+    int base_year, target_year;
+    double reduction_pct; /* intensity reduction to reach, % */
+} tx_target;
 
 typedef struct {
     /* kgce per canonical unit of each carrier (当量值 for electricity); NaN: not energy */
@@ -48,6 +60,8 @@ typedef struct {
     double implausible_median_factor;
     double stuck_hours;
     double align_tolerance_s;
+    tx_target *targets; /* owned */
+    size_t ntargets;
     /* GB/T 4754 section letter of each 2-digit division (0 when unknown) */
     char division_section[100];
     /* provenance: file names and FNV-1a 64 checksums of the files read */

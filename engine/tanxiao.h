@@ -250,6 +250,7 @@ typedef struct {
     int electricity_basis;      /* 0 当量值 (calorific equivalent), 1 等价值 (equal value) */
     int industry_level;         /* benchmark cells of 2 (default), 3 or 4 digits */
     int below_scale;            /* 0: 规下 graded against the 规上 benchmark; 1: not graded */
+    const char *mujun_profile;  /* 亩均 scoring profile id (NULL: huangyan_2022) */
     int current_prices;         /* 1: compute reductions at current prices when a deflator
                                    is missing (marked in the results); 0: refuse */
     double coverage_min;        /* NaN: from run_defaults.csv */
