@@ -117,6 +117,59 @@ static void test_section5_worked_example(void **state)
     assert_true(isnan(tx_method_reduction_pct(3300, 14000, 1.0, 0, 10000, 1.0)));
 }
 
+/* The NBS variant rounds both intensities to 4 decimals first: the worked example's
+ * intensities are exact at 4 decimals, so it agrees; a case where rounding matters. */
+static void test_reduction_nbs(void **state)
+{
+    (void)state;
+    assert_float_equal(tx_method_reduction_nbs_pct(3300, 14000, 1.12, 3000, 10000, 1.0), 12.0,
+                       1e-9);
+    /* I_t = 0.123456 -> 0.1235, I_b = 0.234567 -> 0.2346: (1 - 0.1235/0.2346) x 100. */
+    double nbs = tx_method_reduction_nbs_pct(123.456, 1000, 1.0, 234.567, 1000, 1.0);
+    assert_float_equal(nbs, (1.0 - 0.1235 / 0.2346) * 100.0, 1e-9);
+    double exact = tx_method_reduction_pct(123.456, 1000, 1.0, 234.567, 1000, 1.0);
+    assert_true(fabs(nbs - exact) > 1e-4);
+    assert_true(isnan(tx_method_reduction_nbs_pct(1, 0, 1, 1, 1, 1)));
+}
+
+/* Targets: met, on track, off track, missed, not evaluable, with the rate still needed. */
+static void test_targets(void **state)
+{
+    (void)state;
+    double rate;
+    /* -20 % by 2026 from 2020: target ratio 0.8. */
+    assert_int_equal(tx_method_target(0.78, 2025, 2020, 2026, 20, &rate), TX_TARGET_MET);
+    assert_float_equal(rate, 0.0, 0);
+    assert_int_equal(tx_method_target(0.80, 2025, 2020, 2026, 20, &rate), TX_TARGET_MET);
+    /* 0.85 in 2025: achieved 1 - 0.85^(1/5) = 3.20 %/yr < needed 1 - 0.8^(1/6) = 3.65 %/yr:
+     * off track; one year left: 1 - 0.8 / 0.85 = 5.88 %. */
+    assert_int_equal(tx_method_target(0.85, 2025, 2020, 2026, 20, &rate), TX_TARGET_OFF_TRACK);
+    assert_float_equal(rate, (1.0 - 0.8 / 0.85) * 100.0, 1e-9);
+    /* 0.82 in 2024: achieved 1 - 0.82^(1/4) = 4.84 %/yr: on track; two years left. */
+    assert_int_equal(tx_method_target(0.82, 2024, 2020, 2026, 20, &rate), TX_TARGET_ON_TRACK);
+    assert_float_equal(rate, (1.0 - sqrt(0.8 / 0.82)) * 100.0, 1e-9);
+    /* Past the target year and not met. */
+    assert_int_equal(tx_method_target(0.9, 2026, 2020, 2026, 20, &rate), TX_TARGET_MISSED);
+    assert_int_equal(tx_method_target(0.9, 2027, 2020, 2026, 20, &rate), TX_TARGET_MISSED);
+    /* Not evaluable. */
+    assert_int_equal(tx_method_target(NAN, 2025, 2020, 2026, 20, &rate), TX_TARGET_NA);
+    assert_true(isnan(rate));
+    assert_int_equal(tx_method_target(0.9, 2020, 2020, 2026, 20, &rate), TX_TARGET_NA);
+    assert_int_equal(tx_method_target(-1, 2025, 2020, 2026, 20, &rate), TX_TARGET_NA);
+    /* The shipped targets table. */
+    assert_true(tables.ntargets >= 5);
+    int found = 0;
+    for (size_t i = 0; i < tables.ntargets; i++)
+        if (strcmp(tables.targets[i].id, "ningbo_water_2026") == 0) {
+            found = 1;
+            assert_int_equal(tables.targets[i].indicator, TX_IND_WATER);
+            assert_int_equal(tables.targets[i].base_year, 2020);
+            assert_int_equal(tables.targets[i].target_year, 2026);
+            assert_float_equal(tables.targets[i].reduction_pct, 20.0, 0);
+        }
+    assert_true(found);
+}
+
 static void test_grid_factor_fallback(void **state)
 {
     (void)state;
@@ -432,6 +485,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_section4_worked_example),
         cmocka_unit_test(test_section5_worked_example),
+        cmocka_unit_test(test_reduction_nbs),
+        cmocka_unit_test(test_targets),
         cmocka_unit_test(test_grid_factor_fallback),
         cmocka_unit_test(test_tables_contents),
         cmocka_unit_test(test_tables_bad_dir),
