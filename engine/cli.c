@@ -298,11 +298,12 @@ static const char run_help[] =
     "usage: tanxiao run --store STORE.h5 --financials DATASET_DIR --period P --output RESULTS.h5\n"
     "                   [--baseline B] [options]\n"
     "\n"
-    "Computes per-meter period totals and coverage, per-enterprise energy (tce, electricity at\n"
-    "当量值), CO2, water, value added, carbon intensity L, level, industry intensity, K,\n"
+    "Computes per-meter period totals, coverage and quality flags, per-enterprise energy\n"
+    "(tce), CO2, water, value added, carbon intensity L, level, industry intensity, K,\n"
     "carbon-efficiency grade (碳效码), reductions vs the baseline at comparable prices and a\n"
-    "status; aggregates by industry division, district and city; writes RESULTS.h5\n"
-    "(complete or absent; see RESULTS.md).\n"
+    "status; aggregates by industry, district and city; targets of targets.csv; the 亩均\n"
+    "evaluation; product benchmarks (DATASET_DIR/products.csv when present); monthly\n"
+    "series. Writes RESULTS.h5 (complete or absent; see RESULTS.md).\n"
     "\n"
     "options:\n"
     "  --store FILE          the meter store (required)\n"
@@ -321,6 +322,8 @@ static const char run_help[] =
     "                        cell with too few members falls back to its parent\n"
     "  --below-scale P       benchmark (default: 规下 graded against the 规上 benchmark,\n"
     "                        never entering it) or none (规下 not graded: NO_BENCHMARK)\n"
+    "  --mujun-profile ID    亩均 scoring profile of mujun_profiles.csv (default\n"
+    "                        huangyan_2022)\n"
     "  --current-prices      where a deflator is missing, compute reductions at current\n"
     "                        prices and mark it (default: refuse)\n"
     "  --coverage-min X      completeness threshold (default from run_defaults.csv: 0.9)\n"
@@ -341,6 +344,7 @@ static int cmd_run(int argc, char **argv, const char *cmdline)
         {"threads", required_argument, 0, 't'},        {"zstd-level", required_argument, 0, 'z'},
         {"electricity-basis", required_argument, 0, 'E'},
         {"industry-level", required_argument, 0, 'L'}, {"below-scale", required_argument, 0, 'B'},
+        {"mujun-profile", required_argument, 0, 'M'},
         {"help", no_argument, 0, 'h'},                 {0, 0, 0, 0}};
     tx_run_params p = TX_RUN_PARAMS_DEFAULT;
     p.tables_dir = getenv("TANXIAO_TABLES");
@@ -385,6 +389,9 @@ static int cmd_run(int argc, char **argv, const char *cmdline)
             break;
         case 'C':
             p.current_prices = 1;
+            break;
+        case 'M':
+            p.mujun_profile = optarg;
             break;
         case 'E':
             if (strcmp(optarg, "equivalent") == 0)
