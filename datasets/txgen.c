@@ -364,12 +364,26 @@ void txg_cursor_next(txg_cursor *cu)
     const txg_meter_gen *g = cu->g;
     int64_t i = ++cu->i;
     int64_t inc = cursor_inc(cu, i);
+    int fx = g->fx_yi == cu->yi ? g->fx : TXG_FX_NONE;
+    cu->wrapped = cu->replaced = cu->flags = 0;
+    if (fx == TXG_FX_STUCK && i >= g->fx_i && i < g->fx_i + g->fx_len)
+        inc = 0; /* the register stands still: not measured */
+    if (fx == TXG_FX_MULTIPLIER && i > g->fx_i) {
+        inc = (inc + g->fx_mult / 2) / g->fx_mult;
+        cu->flags |= TXG_CF_NEWMULT;
+    }
     cu->inc = inc;
-    cu->wrapped = cu->replaced = 0;
     if (g->fs) { /* cumulative (interval meters have no register: fs = 0) */
+        int64_t prev = cu->reg;
         if (g->repl_yi == cu->yi && i == g->repl_i) {
             cu->reg = g->repl_new + (inc - g->repl_partial);
             cu->replaced = 1;
+        } else if (fx == TXG_FX_NEGATIVE && i == g->fx_i) {
+            cu->reg = prev / 5; /* a reset without an event; this interval is lost */
+            cu->flags |= TXG_CF_NEGATIVE;
+        } else if (fx == TXG_FX_IMPLAUSIBLE && i == g->fx_i) {
+            cu->reg += inc + g->fx_amount;
+            cu->flags |= TXG_CF_IMPLAUSIBLE;
         } else {
             cu->reg += inc;
         }
@@ -378,8 +392,16 @@ void txg_cursor_next(txg_cursor *cu)
             cu->wrapped = 1;
         }
         cu->value = cu->reg;
+        if ((fx == TXG_FX_SPIKE_UP || fx == TXG_FX_SPIKE_DOWN) && i == g->fx_i) {
+            cu->value = fx == TXG_FX_SPIKE_UP ? cu->reg + g->fx_amount : prev / 10;
+            cu->flags |= TXG_CF_SPIKE;
+        }
     } else {
         cu->value = inc;
+        if (fx == TXG_FX_IMPLAUSIBLE && i == g->fx_i) {
+            cu->value = inc * 1000;
+            cu->flags |= TXG_CF_IMPLAUSIBLE;
+        }
     }
     cu->present = !in_run(cu->c->runs, &cu->mrun, cu->mend, cu->yi, i);
     cu->quality = (uint8_t)in_run(cu->c->runs, &cu->erun, cu->eend, cu->yi, i);
@@ -397,6 +419,9 @@ enum {
     ROLE_UNRATED = ROLE_INCOMPLETE | ROLE_NOFIN | ROLE_VANEG | ROLE_VAZERO,
 };
 
+/* Kinds of meter a fault asks for (next_meter). */
+enum { WANT_CUM_EL, WANT_INTERVAL, WANT_ANY, WANT_CUM_FINE, WANT_CUM, WANT_KINDS };
+
 /* Per-enterprise generation state, needed only while the city is built. */
 typedef struct {
     int div;
@@ -413,7 +438,8 @@ typedef struct {
     txg_city *c;
     ent_gen *eg;
     size_t *perm;
-    size_t cap_runs, cap_faults;
+    size_t cap_runs, cap_faults, cap_csvx;
+    size_t next_pos[WANT_KINDS]; /* per WANT_* kind: where next_meter resumes in the meter order */
 } builder;
 
 static int last_yi(const txg_city *c)
@@ -621,6 +647,7 @@ static int add_meter(txg_city *c, size_t ei, const char *suffix, int carrier, in
                                                                (uint64_t)suffix[strlen(suffix) - 1]));
     g->ent = (uint32_t)ei;
     g->repl_yi = -1;
+    g->fx_yi = -1;
     return (int)m;
 }
 
@@ -965,26 +992,279 @@ static int cmp_fault(const void *a, const void *b)
     return (x->slot > y->slot) - (x->slot < y->slot);
 }
 
+/* 1 when the meter is of the kind a fault wants. */
+static int meter_wanted(const tx_meter *mt, int want)
+{
+    switch (want) {
+    case WANT_CUM_EL:
+        return mt->carrier == TX_CARRIER_ELECTRICITY && mt->kind == TX_KIND_CUMULATIVE;
+    case WANT_INTERVAL:
+        return mt->kind == TX_KIND_INTERVAL;
+    case WANT_CUM_FINE: /* a register read at least hourly */
+        return mt->kind == TX_KIND_CUMULATIVE && mt->interval_minutes <= 60;
+    case WANT_CUM:
+        return mt->kind == TX_KIND_CUMULATIVE;
+    default:
+        return 1;
+    }
+}
+
 /* The next meter in hash order that is unused, matches `want` and belongs to an
  * enterprise without a register fault; SIZE_MAX when none is left. */
-enum { WANT_CUM_EL, WANT_INTERVAL, WANT_ANY };
-static size_t next_meter(const builder *b, const size_t *mperm, const uint8_t *used, int want)
+static size_t next_meter(builder *b, const size_t *mperm, const uint8_t *used, int want)
 {
     const txg_city *c = b->c;
-    for (size_t k = 0; k < c->nmet; k++) {
+    /* Meters only ever become used, so what was passed over stays passed over: each kind
+     * resumes where it stopped, and choosing all faults costs O(meters), not O(meters x
+     * faults). */
+    for (size_t k = b->next_pos[want]; k < c->nmet; k++) {
         size_t m = mperm[k];
-        const tx_meter *mt = &c->met[m];
         if (used[m] || (b->eg[c->gen[m].ent].role &
                         (ROLE_INCOMPLETE | ROLE_ROLLOVER | ROLE_REPLACE)))
             continue;
-        if (want == WANT_CUM_EL &&
-            (mt->carrier != TX_CARRIER_ELECTRICITY || mt->kind != TX_KIND_CUMULATIVE))
+        if (!meter_wanted(&c->met[m], want))
             continue;
-        if (want == WANT_INTERVAL && mt->kind != TX_KIND_INTERVAL)
-            continue;
+        b->next_pos[want] = k;
         return m;
     }
+    b->next_pos[want] = c->nmet;
     return SIZE_MAX;
+}
+
+static int push_csvx(builder *b, const txg_csvx *x)
+{
+    txg_city *c = b->c;
+    if (c->ncsvx == b->cap_csvx) {
+        size_t cap = b->cap_csvx ? 2 * b->cap_csvx : 32;
+        txg_csvx *p = realloc(c->csvx, cap * sizeof *p);
+        if (!p)
+            return TX_ENOMEM;
+        c->csvx = p;
+        b->cap_csvx = cap;
+    }
+    c->csvx[c->ncsvx++] = *x;
+    return TX_OK;
+}
+
+/* Mean consumption per interval of meter m in year yi, hundredths (at least 1). */
+static int64_t mean_step(const txg_city *c, size_t m, int yi)
+{
+    int64_t r = (int64_t)(c->gen[m].rate_q16[yi] >> 16);
+    return r > 1 ? r : 1;
+}
+
+/*
+ * The quality faults of METHOD.md section 8, each on its own meter of an enterprise
+ * without another register fault, in the report year, away from the year's ends.
+ */
+static int inject_quality_faults(builder *b, rng_t *r, uint8_t *used, const size_t *mperm)
+{
+    txg_city *c = b->c;
+    size_t n = c->nent;
+    int ly = last_yi(c);
+    int rc = TX_OK;
+    /* stuck electricity registers, two or three days; multiplier changes (the event is made
+     * in finish_registers): first, as they need the scarcer electricity registers */
+    size_t nstuck = 1 + n / 200;
+    for (size_t k = 0; k < nstuck && !rc; k++) {
+        size_t m = next_meter(b, mperm, used, WANT_CUM_EL);
+        if (m == SIZE_MAX)
+            break;
+        used[m] = 1;
+        txg_meter_gen *g = &c->gen[m];
+        int64_t nn = txg_year_intervals(c, m, ly);
+        int64_t len = (2 + (int64_t)rng_below(r, 2)) * (1440 / c->met[m].interval_minutes);
+        g->fx = TXG_FX_STUCK;
+        g->fx_yi = (int8_t)ly;
+        g->fx_i = nn / 10 + (int64_t)rng_below(r, (uint64_t)(nn * 8 / 10 - len));
+        g->fx_len = len;
+        rc = push_fault(b, TXG_FAULT_STUCK, m, ly, g->fx_i, len);
+    }
+    size_t nmult = 1 + n / 500;
+    for (size_t k = 0; k < nmult && !rc; k++) {
+        size_t m = next_meter(b, mperm, used, WANT_CUM_EL);
+        if (m == SIZE_MAX)
+            break;
+        used[m] = 1;
+        txg_meter_gen *g = &c->gen[m];
+        int64_t nn = txg_year_intervals(c, m, ly);
+        g->fx = TXG_FX_MULTIPLIER;
+        g->fx_yi = (int8_t)ly;
+        g->fx_i = nn / 4 + (int64_t)rng_below(r, (uint64_t)(nn / 2));
+        g->fx_mult = 2;
+        rc = push_fault(b, TXG_FAULT_MULTIPLIER, m, ly, g->fx_i, 1);
+    }
+    /* spikes: up and down in turn */
+    size_t nspike = n / 50 > 2 ? n / 50 : 2;
+    for (size_t k = 0; k < nspike && !rc; k++) {
+        size_t m = next_meter(b, mperm, used, WANT_CUM);
+        if (m == SIZE_MAX)
+            break;
+        used[m] = 1;
+        txg_meter_gen *g = &c->gen[m];
+        int64_t nn = txg_year_intervals(c, m, ly);
+        g->fx = (uint8_t)(k % 2 ? TXG_FX_SPIKE_DOWN : TXG_FX_SPIKE_UP);
+        g->fx_yi = (int8_t)ly;
+        g->fx_i = 2 + (int64_t)rng_below(r, (uint64_t)(nn - 4));
+        g->fx_amount = 50 * mean_step(c, m, ly);
+        rc = push_fault(b, TXG_FAULT_SPIKE, m, ly, g->fx_i, 1);
+    }
+    /* implausible: interval values and register jumps in turn */
+    size_t nimpl = 2 * (1 + n / 100);
+    for (size_t k = 0; k < nimpl && !rc; k++) {
+        int interval = k % 2 == 0;
+        size_t m = next_meter(b, mperm, used, interval ? WANT_INTERVAL : WANT_CUM_FINE);
+        if (m == SIZE_MAX && !interval)
+            m = next_meter(b, mperm, used, WANT_CUM);
+        if (m == SIZE_MAX)
+            continue;
+        used[m] = 1;
+        txg_meter_gen *g = &c->gen[m];
+        int64_t nn = txg_year_intervals(c, m, ly);
+        int64_t i = nn / 10 + (int64_t)rng_below(r, (uint64_t)(nn * 8 / 10));
+        int64_t step = mean_step(c, m, ly);
+        if (interval) {
+            /* a value well above the median: an honest step, 1000 times */
+            int64_t want = step / 4 > 1 ? step / 4 : 1;
+            txg_cursor cu;
+            txg_cursor_init(&cu, c, m, ly);
+            while (i < nn - 1 && cursor_inc(&cu, i) < want)
+                i++;
+        }
+        g->fx = TXG_FX_IMPLAUSIBLE;
+        g->fx_yi = (int8_t)ly;
+        g->fx_i = i;
+        /* 1000 steps; a daily register has room for fewer (a year is at most 1/8 of it) */
+        g->fx_amount = (c->met[m].interval_minutes < 1440 ? 1000 : 200) * step;
+        rc = push_fault(b, TXG_FAULT_IMPLAUSIBLE, m, ly, i, 1);
+    }
+    /* negative jumps without an event */
+    size_t nneg = 1 + n / 200;
+    for (size_t k = 0; k < nneg && !rc; k++) {
+        size_t m = next_meter(b, mperm, used, WANT_CUM);
+        if (m == SIZE_MAX)
+            break;
+        used[m] = 1;
+        txg_meter_gen *g = &c->gen[m];
+        int64_t nn = txg_year_intervals(c, m, ly);
+        g->fx = TXG_FX_NEGATIVE;
+        g->fx_yi = (int8_t)ly;
+        g->fx_i = nn / 10 + (int64_t)rng_below(r, (uint64_t)(nn * 8 / 10));
+        rc = push_fault(b, TXG_FAULT_NEGATIVE, m, ly, g->fx_i, 1);
+    }
+    return rc;
+}
+
+/* A CSV fault of a reading: push it and its entry in the fault list. */
+static int push_csv_fault(builder *b, int kind, int fault, size_t m, int yi, int64_t i,
+                          int64_t day, int32_t shift_s, int64_t count)
+{
+    txg_csvx x;
+    memset(&x, 0, sizeof x);
+    x.meter = (uint32_t)m;
+    x.kind = (uint8_t)kind;
+    x.yi = (uint8_t)yi;
+    x.shift_s = shift_s;
+    x.i = i;
+    x.day = day;
+    int rc = push_csvx(b, &x);
+    return rc ? rc : push_fault(b, fault, m, yi, i, count);
+}
+
+/* The first meter in hash order of the wanted kind, whatever its other faults. */
+static size_t any_meter(const txg_city *c, const size_t *mperm, int want)
+{
+    for (size_t k = 0; k < c->nmet; k++)
+        if (meter_wanted(&c->met[mperm[k]], want))
+            return mperm[k];
+    return SIZE_MAX;
+}
+
+/*
+ * Faults of the CSV files only, in the report year: real rows stamped a little off the
+ * grid, extra rows off the grid, conflicting rows in an earlier file, rows of a day in a
+ * later back-fill file (each on its own clean meter), and one malformed row of every
+ * reading reject reason (next to any meter's rows: a rejected row changes nothing).
+ */
+static int inject_csv_faults(builder *b, rng_t *r, uint8_t *used, const size_t *mperm)
+{
+    txg_city *c = b->c;
+    size_t n = c->nent;
+    int ly = last_yi(c);
+    int rc = TX_OK;
+    size_t few = 3 + n / 100 < 50 ? 3 + n / 100 : 50;
+    size_t fewer = 2 + n / 200 < 25 ? 2 + n / 200 : 25;
+    const struct {
+        int kind, fault;
+        size_t count;
+    } plan[] = {{TXG_CSV_ALIGNED, TXG_FAULT_ALIGNED, few},
+                {TXG_CSV_CONFLICT, TXG_FAULT_CONFLICT, few},
+                {TXG_CSV_OFFGRID, TXG_FAULT_OFF_GRID, fewer},
+                {TXG_CSV_BACKFILL, TXG_FAULT_BACKFILL, fewer}};
+    /* round robin over the kinds, so that a small city has each of them */
+    for (size_t k = 0; k < few && !rc; k++)
+        for (size_t p = 0; p < sizeof plan / sizeof plan[0] && !rc; p++) {
+            if (k >= plan[p].count)
+                continue;
+            size_t m = next_meter(b, mperm, used, WANT_ANY);
+            if (m == SIZE_MAX)
+                break;
+            used[m] = 1;
+            int64_t spd = 1440 / c->met[m].interval_minutes;
+            int64_t day = 2 + (int64_t)rng_below(r, (uint64_t)(c->ndays[ly] - 4));
+            int64_t i = day * spd + (int64_t)rng_below(r, (uint64_t)spd);
+            int32_t shift = 0;
+            int64_t count = 1;
+            if (plan[p].kind == TXG_CSV_ALIGNED)
+                shift = 5 + (int32_t)rng_below(r, 55);
+            if (plan[p].kind == TXG_CSV_CONFLICT)
+                day--; /* the extra row goes into the file of the day before */
+            if (plan[p].kind == TXG_CSV_BACKFILL)
+                count = (day + 1) * spd - i; /* the rest of the day */
+            rc = push_csv_fault(b, plan[p].kind, plan[p].fault, m, ly, i, day, shift, count);
+        }
+    /* malformed rows: reason, form, the kind of meter they sit with */
+    const struct {
+        int reason, variant, want;
+    } bad[] = {
+        {TX_REJECT_UNKNOWN_METER, 0, WANT_ANY},   {TX_REJECT_BAD_TIMESTAMP, 0, WANT_ANY},
+        {TX_REJECT_BAD_NUMBER, 0, WANT_ANY},      {TX_REJECT_BAD_NUMBER, 1, WANT_ANY},
+        {TX_REJECT_NOT_FINITE, 0, WANT_ANY},      {TX_REJECT_NEGATIVE_INTERVAL, 0, WANT_INTERVAL},
+        {TX_REJECT_BAD_VALUE, 0, WANT_CUM},       {TX_REJECT_BAD_QUALITY, 0, WANT_ANY},
+        {TX_REJECT_MISSING_FIELD, 0, WANT_ANY},   {TX_REJECT_TOO_FEW_FIELDS, 0, WANT_ANY},
+        {TX_REJECT_BEFORE_EPOCH, 0, WANT_ANY},
+    };
+    size_t *bperm = perm_by_hash(c->p.seed, 13, c->nmet);
+    if (!bperm)
+        return TX_ENOMEM;
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0] && !rc; k++) {
+        /* a different meter for each: start the search at a different place */
+        size_t m = SIZE_MAX;
+        for (size_t j = 0; j < c->nmet && m == SIZE_MAX; j++) {
+            size_t cand = bperm[(k * 7 + j) % c->nmet];
+            if (meter_wanted(&c->met[cand], bad[k].want))
+                m = cand;
+        }
+        if (m == SIZE_MAX)
+            m = any_meter(c, bperm, bad[k].want);
+        if (m == SIZE_MAX)
+            continue;
+        int64_t spd = 1440 / c->met[m].interval_minutes;
+        txg_csvx x;
+        memset(&x, 0, sizeof x);
+        x.meter = (uint32_t)m;
+        x.kind = TXG_CSV_BAD;
+        x.yi = (uint8_t)ly;
+        x.reason = (uint8_t)bad[k].reason;
+        x.variant = (uint8_t)bad[k].variant;
+        x.day = 1 + (int64_t)rng_below(r, (uint64_t)(c->ndays[ly] - 6));
+        /* a negative interval value names an instant of another day's file */
+        int64_t iday = x.day + (bad[k].reason == TX_REJECT_NEGATIVE_INTERVAL ? 3 : 0);
+        x.i = iday * spd + (int64_t)rng_below(r, (uint64_t)spd);
+        rc = push_csvx(b, &x);
+    }
+    free(bperm);
+    return rc;
 }
 
 static int inject_faults(builder *b)
@@ -1110,6 +1390,9 @@ static int inject_faults(builder *b)
             (rc = push_fault(b, TXG_FAULT_ESTIMATED, m, yi, s, len)))
             goto done;
     }
+    if ((rc = inject_quality_faults(b, &r, used, mperm)))
+        goto done;
+    rc = inject_csv_faults(b, &r, used, mperm);
 done:
     free(used);
     free(mperm);
@@ -1147,10 +1430,10 @@ static int finish_registers(builder *b)
     txg_city *c = b->c;
     int ly = last_yi(c);
     txg_cursor cu;
-    size_t nrepl = 0;
+    size_t nev = 0;
     for (size_t m = 0; m < c->nmet; m++)
-        nrepl += c->gen[m].repl_yi >= 0;
-    if (nrepl && !(c->ev = calloc(nrepl, sizeof *c->ev)))
+        nev += (c->gen[m].repl_yi >= 0) + (c->gen[m].fx == TXG_FX_MULTIPLIER);
+    if (nev && !(c->ev = calloc(nev, sizeof *c->ev)))
         return TX_ENOMEM;
     if (c->adjacent) {
         /* The shared Jan 1 00:00 reading ends one year and starts the next: the first
@@ -1197,6 +1480,14 @@ static int finish_registers(builder *b)
             if (rc)
                 return rc;
         }
+        if (g->fx == TXG_FX_MULTIPLIER) { /* on the grid instant fx_i */
+            tx_event *ev = &c->ev[c->nev++];
+            memcpy(ev->meter_id, c->met[m].id, sizeof ev->meter_id);
+            ev->t = c->t0[g->fx_yi] + g->fx_i * c->met[m].interval_minutes * INT64_C(60);
+            ev->type = TX_EVENT_MULTIPLIER;
+            ev->old_reading = ev->new_reading = NAN;
+            ev->new_multiplier = c->met[m].multiplier * g->fx_mult;
+        }
         if (b->eg[g->ent].role & ROLE_ROLLOVER && m == b->eg[g->ent].el1) {
             txg_cursor_init(&cu, c, m, ly);
             while (cu.i < cu.n) {
@@ -1211,6 +1502,43 @@ static int finish_registers(builder *b)
     }
     if (c->nfaults)
         qsort(c->faults, c->nfaults, sizeof *c->faults, cmp_fault);
+    return TX_OK;
+}
+
+static int cmp_csvx(const void *a, const void *b)
+{
+    const txg_csvx *x = a, *y = b;
+    if (x->yi != y->yi)
+        return x->yi < y->yi ? -1 : 1;
+    if (x->day != y->day)
+        return x->day < y->day ? -1 : 1;
+    if (x->meter != y->meter)
+        return x->meter < y->meter ? -1 : 1;
+    if (x->kind != y->kind)
+        return x->kind < y->kind ? -1 : 1;
+    if (x->reason != y->reason)
+        return x->reason < y->reason ? -1 : 1;
+    return (x->i > y->i) - (x->i < y->i);
+}
+
+/* The wrong values of the conflicting rows (the series are final now), and the CSV faults
+ * in the order the writer meets them. */
+static int finish_csv_faults(txg_city *c)
+{
+    for (size_t k = 0; k < c->ncsvx; k++) {
+        txg_csvx *x = &c->csvx[k];
+        if (x->kind != TXG_CSV_CONFLICT)
+            continue;
+        int64_t slot = slot_jan1(c, x->yi, c->met[x->meter].interval_minutes) + x->i;
+        double v = NAN;
+        int rc = txg_meter_series(c, x->meter, slot, 1, &v, NULL);
+        if (rc)
+            return rc;
+        uint64_t h = txg_hash(c->p.seed, 14, k);
+        x->wrong = (int64_t)floor(v * 100.0 + 0.5) + 100 + (int64_t)(h % 9900);
+    }
+    if (c->ncsvx)
+        qsort(c->csvx, c->ncsvx, sizeof *c->csvx, cmp_csvx);
     return TX_OK;
 }
 
@@ -1430,7 +1758,7 @@ int txg_city_new(const txg_params *p, txg_city **out, tx_err *err)
     if (p->faults && (rc = inject_faults(&b)))
         goto fail;
     index_runs(c);
-    if ((rc = finish_registers(&b)))
+    if ((rc = finish_registers(&b)) || (rc = finish_csv_faults(c)))
         goto fail;
     free(b.eg);
     free(b.perm);
@@ -1457,6 +1785,7 @@ void txg_city_free(txg_city *c)
     free(c->runs);
     free(c->dups);
     free(c->faults);
+    free(c->csvx);
     free(c);
 }
 
@@ -1503,8 +1832,10 @@ const txg_fault *txg_faults(const txg_city *c, size_t *n)
 
 const char *txg_fault_name(int kind)
 {
-    static const char *const names[] = {"gap",         "incomplete", "rollover",
-                                        "replacement", "duplicate",  "estimated"};
+    static const char *const names[] = {
+        "gap",      "incomplete", "rollover", "replacement", "duplicate",
+        "estimated", "spike",     "implausible", "stuck",   "multiplier",
+        "negative", "aligned",    "off_grid", "conflict",    "backfill"};
     return kind >= 0 && kind < (int)(sizeof names / sizeof names[0]) ? names[kind] : "unknown";
 }
 
@@ -1575,30 +1906,56 @@ int txg_meter_truth(const txg_city *c, size_t m, int year, txg_truth *t)
     if (yi < 0)
         return TX_ENOTFOUND;
     const tx_meter *mt = &c->met[m];
+    const txg_meter_gen *g = &c->gen[m];
     int cum = mt->kind == TX_KIND_CUMULATIVE;
+    /* a stuck register: a run of zero steps of at least max(3, 24 h / step) */
+    int64_t stuck_min = (TXG_STUCK_HOURS * 60 + mt->interval_minutes - 1) / mt->interval_minutes;
+    if (stuck_min < 3)
+        stuck_min = 3;
     txg_cursor cu;
     txg_cursor_init(&cu, c, m, yi);
-    int64_t total = 0, valid = 0;
-    uint32_t gaps = 0, rollovers = 0, repl = 0;
-    int prev_present = 1;
+    int64_t total = 0, total_new = 0, valid = 0, zero_run = 0;
+    memset(t, 0, sizeof *t);
+    int prev_ok = 1;
     while (cu.i < cu.n) {
         txg_cursor_next(&cu);
+        int excluded = (cu.flags & (TXG_CF_IMPLAUSIBLE | TXG_CF_NEGATIVE)) != 0;
+        /* a reading is usable when present and not a spike (which the rules drop) */
+        int ok = cu.present && !(cu.flags & TXG_CF_SPIKE);
+        int is_valid;
         if (cum) {
-            total += cu.inc; /* bridged across gaps: exact */
-            valid += cu.present && prev_present;
-        } else if (cu.present) {
-            total += cu.inc;
-            valid++;
+            if (!excluded) /* bridged across gaps and dropped spikes: exact */
+                *(cu.flags & TXG_CF_NEWMULT ? &total_new : &total) += cu.inc;
+            is_valid = ok && prev_ok && !excluded;
+        } else {
+            is_valid = ok && !excluded;
+            if (is_valid)
+                total += cu.inc;
         }
-        gaps += !cu.present && prev_present;
-        rollovers += cu.wrapped;
-        repl += cu.replaced;
-        prev_present = cu.present;
+        valid += is_valid;
+        t->gaps += !ok && prev_ok;
+        t->rollovers += cu.wrapped;
+        t->replacements += cu.replaced;
+        t->spikes += (cu.flags & TXG_CF_SPIKE) != 0;
+        t->implausible += (cu.flags & TXG_CF_IMPLAUSIBLE) != 0;
+        t->negatives += (cu.flags & TXG_CF_NEGATIVE) != 0;
+        if (cum && is_valid && cu.inc == 0) {
+            zero_run++;
+        } else {
+            if (zero_run >= stuck_min)
+                t->stuck_intervals += (uint32_t)zero_run;
+            zero_run = 0;
+        }
+        prev_ok = ok;
     }
-    t->total = (double)total / 100.0 * mt->multiplier * tx_unit_to_canonical(mt->unit);
+    if (zero_run >= stuck_min)
+        t->stuck_intervals += (uint32_t)zero_run;
+    if (g->fx == TXG_FX_MULTIPLIER && g->fx_yi == yi)
+        t->multiplier_changes = 1;
+    double uf = tx_unit_to_canonical(mt->unit);
+    t->total = (double)total / 100.0 * mt->multiplier * uf;
+    if (total_new)
+        t->total += (double)total_new / 100.0 * (mt->multiplier * g->fx_mult) * uf;
     t->coverage = (double)valid / (double)cu.n;
-    t->rollovers = rollovers;
-    t->gaps = gaps;
-    t->replacements = repl;
     return TX_OK;
 }

@@ -18,7 +18,10 @@
  * monthly rows only, a few without or with non-positive value added); deflators per
  * division; and, when faults are on, gaps in registers (bridged) and in interval meters
  * (lost coverage), one enterprise with too little data, a register rollover, a meter
- * replacement with its event row, and duplicated reading rows in the CSV output.
+ * replacement with its event row, the quality faults of METHOD.md section 8 (spikes,
+ * implausible values and jumps, a stuck register, a multiplier change with its event row,
+ * a negative jump without an event), and, in the CSV output only, duplicated, conflicting,
+ * misaligned, off-grid, late and malformed rows (see txg_faults and txg_write_csv).
  *
  * Thread safety: a txg_city is immutable after txg_city_new; txg_meter_series may be called
  * from many threads at once.
@@ -88,13 +91,20 @@ void txg_year_slots(const txg_city *c, size_t m, int year, int64_t *first, int64
  * coverage (valid intervals / expected intervals; for a register an interval is valid when
  * the readings at both ends exist). Computed exactly in hundredths of the meter unit:
  * cumulative = the register's consumption over the year, bridged across gaps, with
- * rollovers and the replacement split as METHOD.md section 8 says; interval = the sum of
- * the values present. gaps counts runs of missing readings or values. TX_ENOTFOUND for a
- * year that was not generated, TX_EINVAL for a bad meter index. Cost O(one year). */
+ * rollovers, the replacement split and the multiplier change as METHOD.md section 8 says;
+ * interval = the sum of the values present. Quality rules of section 8 with the defaults of
+ * datasets/tables/run_defaults.csv: a spike reading is dropped (total exact, the two
+ * intervals that touch it are invalid, and it leaves a one-reading gap); an implausible
+ * value or register jump, and a negative register delta without an event, are excluded
+ * (the interval's consumption is lost, the interval is invalid); stuck_intervals counts
+ * the valid zero-delta intervals of a register in runs of at least max(3, 24 h / step).
+ * gaps counts runs of missing readings or values. TX_ENOTFOUND for a year that was not
+ * generated, TX_EINVAL for a bad meter index. Cost O(one year). */
 typedef struct {
     double total;
     double coverage;
     uint32_t rollovers, gaps, replacements;
+    uint32_t spikes, implausible, stuck_intervals, negatives, multiplier_changes;
 } txg_truth;
 int txg_meter_truth(const txg_city *c, size_t m, int year, txg_truth *t);
 
@@ -131,8 +141,25 @@ const txg_deflator *txg_deflators(const txg_city *c, size_t *n);
  *                slot and slot + 1; the event row is in txg_events);
  *   DUPLICATE    count reading rows from slot on are written a second time in a later
  *                day's file of readings/ (CSV only);
- *   ESTIMATED    count values from slot on have quality 1.
- * slot is on the meter's own grid (see txg_meter_series).
+ *   ESTIMATED    count values from slot on have quality 1;
+ *   SPIKE        the register reading at slot is an outlier (far up, or a dip to a tenth
+ *                of the reading before) that a single-reading spike rule drops;
+ *   IMPLAUSIBLE  the interval ending at slot: an interval value 1000 times too large, or a
+ *                register jump of 1000 typical steps after which the register counts on;
+ *   STUCK        a 15- or 30-minute electricity register repeats the reading of slot - 1
+ *                for the count intervals from slot on (2 or 3 days, not measured);
+ *   MULTIPLIER   a multiplier event at the instant of slot (txg_events, new multiplier
+ *                twice the old): from slot on the register advances at half the speed;
+ *   NEGATIVE     the register drops to a fifth of its value at slot, without an event,
+ *                and counts on from there (the interval ending at slot is quarantined);
+ *   ALIGNED      CSV only: the row of the reading at slot is stamped 5..59 s late;
+ *   OFF_GRID     CSV only: an extra row stamped 7 min 30 s after slot (rejected);
+ *   CONFLICT     CSV only: an extra row with a wrong value for slot, in the day file
+ *                before the reading's own one (the real row, in the later file, wins);
+ *   BACKFILL     CSV only: the count rows of the meter's day from slot on are in
+ *                readings/zz-backfill-YYYY-MM-DD.csv instead of the day's file.
+ * slot is on the meter's own grid (see txg_meter_series). Malformed rows are listed with
+ * their file and line in truth/rejects_expected.csv only (see txg_write_csv).
  */
 typedef enum {
     TXG_FAULT_GAP = 0,
@@ -140,7 +167,17 @@ typedef enum {
     TXG_FAULT_ROLLOVER,
     TXG_FAULT_REPLACEMENT,
     TXG_FAULT_DUPLICATE,
-    TXG_FAULT_ESTIMATED
+    TXG_FAULT_ESTIMATED,
+    TXG_FAULT_SPIKE,
+    TXG_FAULT_IMPLAUSIBLE,
+    TXG_FAULT_STUCK,
+    TXG_FAULT_MULTIPLIER,
+    TXG_FAULT_NEGATIVE,
+    TXG_FAULT_ALIGNED,
+    TXG_FAULT_OFF_GRID,
+    TXG_FAULT_CONFLICT,
+    TXG_FAULT_BACKFILL,
+    TXG_FAULT_KINDS /* number of kinds */
 } txg_fault_kind;
 typedef struct {
     int kind;          /* txg_fault_kind */
@@ -151,21 +188,39 @@ typedef struct {
     uint32_t count;
 } txg_fault;
 const txg_fault *txg_faults(const txg_city *c, size_t *n);
-/* "gap", "incomplete", "rollover", "replacement", "duplicate", "estimated". */
+/* "gap", "incomplete", "rollover", "replacement", "duplicate", "estimated", "spike",
+ * "implausible", "stuck", "multiplier", "negative", "aligned", "off_grid", "conflict",
+ * "backfill"; "unknown" for anything else. */
 const char *txg_fault_name(int kind);
 
 /*
  * Writes the dataset directory dir (created if absent, parent must exist): enterprises.csv,
  * meters.csv, financials.csv, deflators.csv, meter_events.csv (header only without
  * events), truth/meter_totals.csv (meter_id,year,total,coverage,unit,rollovers,gaps,
- * replacements; unit is the canonical unit; numbers %.17g), truth/faults.csv
- * (kind,meter_id,enterprise_id,year,first_timestamp,count, as txg_faults) and, when
- * with_readings is 1, readings/YYYY-MM-DD.csv: one file per local day from Jan 1 of each
- * year to Jan 1 of the next, holding that day's instants (plus the repeated rows of
- * TXG_FAULT_DUPLICATE); values with exactly two decimals; timestamps about 80 %
- * "2025-03-01T00:15:00+08:00", 15 % "2025-03-01 00:15:00", 5 % "2025-02-28T16:15:00Z".
- * To exercise readers, enterprises.csv starts with a UTF-8 BOM, meters.csv uses CRLF, and
- * some day files use CRLF or the column order timestamp,meter_id,quality,value.
+ * replacements,spikes,implausible,stuck_intervals,negatives,multiplier_changes, as
+ * txg_meter_truth; unit is the canonical unit; numbers %.17g), truth/faults.csv
+ * (kind,meter_id,enterprise_id,year,first_timestamp,count, as txg_faults),
+ * truth/rejects_expected.csv (below) and, when with_readings is 1,
+ * readings/YYYY-MM-DD.csv: one file per local day from Jan 1 of each year to Jan 1 of the
+ * next, holding that day's instants (plus the repeated rows of TXG_FAULT_DUPLICATE);
+ * values with exactly two decimals; timestamps about 80 % "2025-03-01T00:15:00+08:00",
+ * 15 % "2025-03-01 00:15:00", 5 % "2025-02-28T16:15:00Z". To exercise readers,
+ * enterprises.csv starts with a UTF-8 BOM, meters.csv uses CRLF, and some day files use
+ * CRLF or the column order timestamp,meter_id,quality,value.
+ *
+ * With faults on, the files also hold what an ingest must reject or report, none of which
+ * changes the truth: extra catalogue rows (enterprises with a bad USCC check character, a
+ * division that does not exist or a section letter that does not match it, a bad
+ * district; a natural-gas meter in kWh, a meter of an unknown enterprise; an event of an
+ * unknown meter, an event "explode"), nothing refers to; and in readings/ the CSV faults
+ * of txg_faults (aligned, off-grid, conflicting, back-filled rows) and extra rows of every
+ * reading reject reason (unknown meter, bad timestamp, bad numbers, an overflowing value,
+ * a negative interval value, a negative register reading, bad quality, an empty value, a
+ * short row, a date before 2000). truth/rejects_expected.csv (file,line,reason) lists each
+ * such row: file relative to dir ("readings/2025-03-04.csv"), line the physical line (1 is
+ * the header), reason the TX_REJECT name, or CONFLICT (at the row that wins) or ALIGNED -
+ * what an ingest's rejects report holds. Without readings it lists the catalogue rows only.
+ *
  * progress(done, total, arg) is called after each day file when not NULL.
  * TX_EIO (naming the file) when a directory or file cannot be made or written.
  */

@@ -8,7 +8,10 @@
  *
  * The files exercise the reader on purpose: enterprises.csv starts with a UTF-8 BOM,
  * meters.csv has CRLF line ends, some day files use CRLF or another column order, and
- * timestamps come in the three forms of INPUTS.md.
+ * timestamps come in the three forms of INPUTS.md. With faults on they also hold rows an
+ * ingest must reject or report (bad catalogue rows, malformed, off-grid, misaligned and
+ * conflicting reading rows, late rows in back-fill files); each is recorded with its file
+ * and physical line as it is written, and truth/rejects_expected.csv lists them at the end.
  */
 #include "txgen_internal.h"
 
@@ -28,7 +31,8 @@ typedef struct {
     char *buf;
     size_t len, cap;
     int crlf;
-    int failed; /* errno of the first failure, 0 if none */
+    int failed;     /* errno of the first failure, 0 if none */
+    uint64_t lines; /* line ends written: the next row is on line lines + 1 */
 } out_t;
 
 static int out_open(out_t *o, const char *dir, const char *name, int crlf, tx_err *err)
@@ -86,6 +90,7 @@ static void out_str(out_t *o, const char *s)
 static void out_eol(out_t *o)
 {
     out_put(o, o->crlf ? "\r\n" : "\n", o->crlf ? 2 : 1);
+    o->lines++;
 }
 
 /* A text field, quoted (RFC 4180) when it holds a comma, quote or line end. */
@@ -209,9 +214,123 @@ static void out_money(out_t *o, double v)
         out_h(o, (int64_t)llround(v * 100.0));
 }
 
+/* ---- the rejects an ingest must report ------------------------------------------------ */
+
+typedef struct {
+    char file[48];      /* relative to the dataset directory */
+    uint64_t line;
+    const char *reason; /* TX_REJECT name, "CONFLICT" or "ALIGNED" */
+} expect_row;
+
+typedef struct {
+    expect_row *row;
+    size_t n, cap;
+    int nomem;
+} expect_list;
+
+static void expect(expect_list *x, const char *file, uint64_t line, const char *reason)
+{
+    if (x->n == x->cap) {
+        size_t cap = x->cap ? 2 * x->cap : 64;
+        expect_row *p = realloc(x->row, cap * sizeof *p);
+        if (!p) {
+            x->nomem = 1;
+            return;
+        }
+        x->row = p;
+        x->cap = cap;
+    }
+    expect_row *r = &x->row[x->n++];
+    snprintf(r->file, sizeof r->file, "%s", file);
+    r->line = line;
+    r->reason = reason;
+}
+
+static int cmp_expect(const void *a, const void *b)
+{
+    const expect_row *x = a, *y = b;
+    int d = strcmp(x->file, y->file);
+    if (d)
+        return d;
+    if (x->line != y->line)
+        return x->line < y->line ? -1 : 1;
+    return strcmp(x->reason, y->reason);
+}
+
+static int write_expected_rejects(const char *dir, expect_list *x, tx_err *err)
+{
+    if (x->nomem)
+        return tx_err_set(err, TX_ENOMEM, "%s/truth/rejects_expected.csv: out of memory", dir);
+    out_t o;
+    int rc = out_open(&o, dir, "truth/rejects_expected.csv", 0, err);
+    if (rc)
+        return rc;
+    if (x->n)
+        qsort(x->row, x->n, sizeof *x->row, cmp_expect);
+    out_str(&o, "file,line,reason");
+    out_eol(&o);
+    for (size_t k = 0; k < x->n; k++) {
+        out_str(&o, x->row[k].file);
+        out_fmt(&o, ",%.0f,", (double)x->row[k].line);
+        out_str(&o, x->row[k].reason);
+        out_eol(&o);
+    }
+    return out_close(&o, err);
+}
+
+/* A valid USCC of no enterprise of the city, for rows that must find none. */
+static void fake_uscc(const txg_city *c, uint64_t k, char out[TX_USCC_LEN + 1])
+{
+    static const char chars[] = "0123456789ABCDEFGHJKLMNPQRTUWXY";
+    for (uint64_t attempt = 0;; attempt++) {
+        uint64_t h = txg_hash(c->p.seed ^ UINT64_C(0xbad), k, attempt);
+        memcpy(out, "91330212", 8);
+        for (int j = 8; j < 17; j++) {
+            out[j] = chars[h % 31];
+            h = h / 31 ^ txg_hash(h, (uint64_t)j, attempt);
+        }
+        out[17] = tx_uscc_check_char(out);
+        out[18] = '\0';
+        int clash = 0;
+        for (size_t i = 0; i < c->nent && !clash; i++)
+            clash = strcmp(c->ent[i].id, out) == 0;
+        if (!clash)
+            return;
+    }
+}
+
 /* ---- catalogue files ------------------------------------------------------------------- */
 
-static int write_enterprises(const txg_city *c, const char *dir, tx_err *err)
+/* Enterprise rows an ingest rejects (after the enterprise at index hash % n). */
+static void bad_enterprises(const txg_city *c, out_t *o, expect_list *x)
+{
+    static const struct {
+        const char *name, *industry, *district, *reason;
+    } bad[] = {
+        {"宁波校验码错误有限公司", "3411", "330212", "BAD_USCC"},
+        {"宁波无此行业有限公司", "9999", "330212", "BAD_INDUSTRY"},
+        {"宁波门类不符有限公司", "C4401", "330212", "BAD_INDUSTRY"},
+        {"宁波无此区县有限公司", "C3411", "990101", "BAD_DISTRICT"},
+    };
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        char id[TX_USCC_LEN + 1];
+        fake_uscc(c, k, id);
+        if (k == 0) /* another check character */
+            id[17] = id[17] == '0' ? '1' : '0';
+        expect(x, "enterprises.csv", o->lines + 1, bad[k].reason);
+        out_str(o, id);
+        out_put(o, ",", 1);
+        out_str(o, bad[k].name);
+        out_put(o, ",", 1);
+        out_str(o, bad[k].industry);
+        out_put(o, ",", 1);
+        out_str(o, bad[k].district);
+        out_str(o, ",12.50,1,");
+        out_eol(o);
+    }
+}
+
+static int write_enterprises(const txg_city *c, const char *dir, expect_list *x, tx_err *err)
 {
     out_t o;
     int rc = out_open(&o, dir, "enterprises.csv", 0, err);
@@ -220,6 +339,7 @@ static int write_enterprises(const txg_city *c, const char *dir, tx_err *err)
     out_str(&o, "\xEF\xBB\xBF"); /* Excel-style BOM */
     out_str(&o, "enterprise_id,name,industry_code,district_code,land_area_mu,above_scale,cluster");
     out_eol(&o);
+    size_t bad_after = c->p.faults ? (size_t)(txg_hash(c->p.seed, 30, 0) % c->nent) : SIZE_MAX;
     for (size_t i = 0; i < c->nent; i++) {
         const tx_enterprise *e = &c->ent[i];
         out_str(&o, e->id);
@@ -236,11 +356,13 @@ static int write_enterprises(const txg_city *c, const char *dir, tx_err *err)
         out_str(&o, e->above_scale ? ",1," : ",0,");
         out_field(&o, e->cluster);
         out_eol(&o);
+        if (i == bad_after)
+            bad_enterprises(c, &o, x);
     }
     return out_close(&o, err);
 }
 
-static int write_meters(const txg_city *c, const char *dir, tx_err *err)
+static int write_meters(const txg_city *c, const char *dir, expect_list *x, tx_err *err)
 {
     out_t o;
     int rc = out_open(&o, dir, "meters.csv", 1, err);
@@ -268,6 +390,20 @@ static int write_meters(const txg_city *c, const char *dir, tx_err *err)
         out_put(&o, ",", 1);
         if (!isnan(mt->capacity))
             out_fmt(&o, "%.17g", mt->capacity);
+        out_eol(&o);
+    }
+    if (c->p.faults) { /* a gas meter in kWh; a meter of an enterprise nobody knows */
+        char id[TX_USCC_LEN + 1];
+        fake_uscc(c, 100, id);
+        expect(x, "meters.csv", o.lines + 1, "BAD_UNIT");
+        out_str(&o, "X-BADUNIT-1,");
+        out_str(&o, c->ent[0].id);
+        out_str(&o, ",natural_gas,kWh,cumulative,1,6,60,");
+        out_eol(&o);
+        expect(x, "meters.csv", o.lines + 1, "UNKNOWN_ENTERPRISE");
+        out_str(&o, "X-NOENT-1,");
+        out_str(&o, id);
+        out_str(&o, ",electricity,kWh,cumulative,1,6,15,");
         out_eol(&o);
     }
     return out_close(&o, err);
@@ -308,7 +444,7 @@ static int write_financials(const txg_city *c, const char *dir, tx_err *err)
     return out_close(&o, err);
 }
 
-static int write_events(const txg_city *c, const char *dir, tx_err *err)
+static int write_events(const txg_city *c, const char *dir, expect_list *x, tx_err *err)
 {
     out_t o;
     int rc = out_open(&o, dir, "meter_events.csv", 0, err);
@@ -328,6 +464,20 @@ static int write_events(const txg_city *c, const char *dir, tx_err *err)
         out_put(&o, ",", 1);
         if (!isnan(e->new_multiplier))
             out_fmt(&o, "%.17g", e->new_multiplier);
+        out_eol(&o);
+    }
+    if (c->p.faults) { /* an event of an unknown meter; an event of no known kind */
+        int64_t t = tx_local_to_unix(c->p.report_year, 6, 1, 10, 0, 0);
+        expect(x, "meter_events.csv", o.lines + 1, "UNKNOWN_METER");
+        out_str(&o, "X-NOMETER-1,");
+        out_ts(&o, t, TS_OFFSET);
+        out_str(&o, ",replace,1.00,0.00,");
+        out_eol(&o);
+        expect(x, "meter_events.csv", o.lines + 1, "BAD_EVENT");
+        out_field(&o, c->met[0].id);
+        out_put(&o, ",", 1);
+        out_ts(&o, t, TS_OFFSET);
+        out_str(&o, ",explode,,,");
         out_eol(&o);
     }
     return out_close(&o, err);
@@ -357,7 +507,8 @@ static int write_truth(const txg_city *c, const char *dir, tx_err *err)
     int rc = out_open(&o, dir, "truth/meter_totals.csv", 0, err);
     if (rc)
         return rc;
-    out_str(&o, "meter_id,year,total,coverage,unit,rollovers,gaps,replacements");
+    out_str(&o, "meter_id,year,total,coverage,unit,rollovers,gaps,replacements,spikes,"
+                "implausible,stuck_intervals,negatives,multiplier_changes");
     out_eol(&o);
     for (size_t m = 0; m < c->nmet && !rc; m++)
         for (int yi = 0; yi < c->ny; yi++) {
@@ -374,6 +525,11 @@ static int write_truth(const txg_city *c, const char *dir, tx_err *err)
             out_fmt(&o, ",%.0f", t.rollovers);
             out_fmt(&o, ",%.0f", t.gaps);
             out_fmt(&o, ",%.0f", t.replacements);
+            out_fmt(&o, ",%.0f", t.spikes);
+            out_fmt(&o, ",%.0f", t.implausible);
+            out_fmt(&o, ",%.0f", t.stuck_intervals);
+            out_fmt(&o, ",%.0f", t.negatives);
+            out_fmt(&o, ",%.0f", t.multiplier_changes);
             out_eol(&o);
         }
     int crc = out_close(&o, rc ? NULL : err);
@@ -412,13 +568,29 @@ typedef struct {
     uint8_t quality, form;
 } dup_row;
 
+/* A file of readings being written, with its name relative to the dataset directory. */
+typedef struct {
+    out_t o;
+    int open;
+    int order;
+    char name[48];
+} rfile;
+
 typedef struct {
     const txg_city *c;
+    const char *dir;
     txg_cursor *cur;  /* nmet * ny */
     uint8_t *started; /* per year */
     dup_row *dup_rows;
     size_t *dup_at;   /* first row of each duplicate in dup_rows */
     size_t *dup_have; /* rows captured so far */
+    uint8_t *has_x;   /* per meter: 1 when some CSV fault names it */
+    expect_list *x;
+    rfile back;       /* the day's back-fill file, opened on demand */
+    int64_t back_day;
+    int yi_back;
+    int failed;       /* a back-fill file could not be opened: rc in back_rc */
+    tx_err back_err;
 } reading_state;
 
 static int ts_form(const txg_city *c, size_t m, int64_t t)
@@ -455,6 +627,80 @@ static void out_reading(out_t *o, int order, const char *id, size_t idlen, int64
         *q++ = '\r';
     *q++ = '\n';
     o->len += (size_t)(q - p);
+    o->lines++;
+}
+
+/* A row from text fields (any may be NULL: the row ends before it). */
+static void out_text_row(out_t *o, int order, const char *id, const char *ts, const char *value,
+                         const char *quality)
+{
+    const char *f[4] = {id, ts, value, quality};
+    if (order) {
+        f[0] = ts;
+        f[1] = id;
+        f[2] = quality;
+        f[3] = value;
+    }
+    for (int k = 0; k < 4 && f[k]; k++) {
+        if (k)
+            out_put(o, ",", 1);
+        out_str(o, f[k]);
+    }
+    out_eol(o);
+}
+
+/* The malformed row of a TXG_CSV_BAD fault, and its line in the report. */
+static void bad_row(reading_state *st, rfile *rf, const txg_csvx *x)
+{
+    const txg_city *c = st->c;
+    const tx_meter *mt = &c->met[x->meter];
+    char ts[40], *e = put_ts(ts, c->t0[x->yi] + x->i * mt->interval_minutes * INT64_C(60),
+                             TS_OFFSET);
+    *e = '\0';
+    const char *id = mt->id, *value = "1.00", *quality = "0";
+    char bad_ts[40];
+    int short_row = 0;
+    switch (x->reason) {
+    case TX_REJECT_UNKNOWN_METER:
+        id = "X-UNKNOWN-METER";
+        break;
+    case TX_REJECT_BAD_TIMESTAMP: /* February 30th */
+        snprintf(bad_ts, sizeof bad_ts, "%04d-02-30T00:15:00+08:00", c->year[x->yi]);
+        memcpy(ts, bad_ts, sizeof ts);
+        break;
+    case TX_REJECT_BAD_NUMBER:
+        value = x->variant ? "1.2.3" : "\"12,5\"";
+        break;
+    case TX_REJECT_NOT_FINITE: /* parses, but overflows to infinity */
+        value = "1e999";
+        break;
+    case TX_REJECT_NEGATIVE_INTERVAL:
+        value = "-3.00";
+        break;
+    case TX_REJECT_BAD_VALUE: /* a negative register reading */
+        value = "-5.00";
+        break;
+    case TX_REJECT_BAD_QUALITY:
+        quality = "7";
+        break;
+    case TX_REJECT_MISSING_FIELD:
+        value = "";
+        break;
+    case TX_REJECT_TOO_FEW_FIELDS:
+        short_row = 1;
+        break;
+    case TX_REJECT_BEFORE_EPOCH:
+        memcpy(ts, "1999-12-31T23:45:00+08:00", 26);
+        break;
+    default:
+        break;
+    }
+    expect(st->x, rf->name, rf->o.lines + 1, tx_reject_name(x->reason));
+    if (short_row)
+        out_text_row(&rf->o, rf->order, rf->order ? NULL : id, rf->order ? ts : NULL, NULL,
+                     NULL);
+    else
+        out_text_row(&rf->o, rf->order, id, ts, value, quality);
 }
 
 static void start_year(reading_state *st, int yi)
@@ -467,11 +713,34 @@ static void start_year(reading_state *st, int yi)
     st->started[yi] = 1;
 }
 
+/* The back-fill file of day d of year yi, opened on first use. */
+static rfile *backfill_file(reading_state *st, int yi, int64_t d)
+{
+    if (st->back.open)
+        return &st->back;
+    int y, mo, dd, h, mi, s;
+    tx_unix_to_local(st->c->t0[yi] + d * 86400, &y, &mo, &dd, &h, &mi, &s);
+    snprintf(st->back.name, sizeof st->back.name, "readings/zz-backfill-%04d-%02d-%02d.csv", y,
+             mo, dd);
+    if (out_open(&st->back.o, st->dir, st->back.name, 0, &st->back_err)) {
+        st->failed = 1;
+        return NULL;
+    }
+    st->back.open = 1;
+    st->back.order = 0;
+    out_str(&st->back.o, "meter_id,timestamp,value,quality");
+    out_eol(&st->back.o);
+    return &st->back;
+}
+
 /* Rows of day d of year yi for every meter; skip_first drops i = 0 (the reading that the
- * previous, adjacent year has already written). */
-static void day_rows(reading_state *st, out_t *o, int order, int yi, int64_t d, int skip_first)
+ * previous, adjacent year has already written). The CSV faults of the day go with their
+ * meter's rows. */
+static void day_rows(reading_state *st, rfile *rf, int yi, int64_t d, int skip_first)
 {
     const txg_city *c = st->c;
+    out_t *o = &rf->o;
+    const txg_csvx *xs[16]; /* a meter has at most one CSV fault and the 11 bad rows */
     for (size_t m = 0; m < c->nmet; m++) {
         txg_cursor *cu = &st->cur[(size_t)yi * c->nmet + m];
         const tx_meter *mt = &c->met[m];
@@ -481,6 +750,14 @@ static void day_rows(reading_state *st, out_t *o, int order, int yi, int64_t d, 
         int64_t i0 = d * cu->spd, i1 = i0 + cu->spd - 1;
         if (i1 > cu->n)
             i1 = cu->n;
+        /* this meter's CSV faults that touch the file or its rows */
+        size_t nx = 0;
+        for (size_t k = 0; st->has_x[m] && k < c->ncsvx && nx < 16; k++) {
+            const txg_csvx *x = &c->csvx[k];
+            if (x->meter == m && x->yi == yi &&
+                (x->day == d || (x->kind == TXG_CSV_CONFLICT && x->day + 1 == d)))
+                xs[nx++] = x;
+        }
         for (int64_t i = i0; i <= i1; i++) {
             while (cu->i < i)
                 txg_cursor_next(cu);
@@ -488,7 +765,24 @@ static void day_rows(reading_state *st, out_t *o, int order, int yi, int64_t d, 
                 continue;
             int64_t t = c->t0[yi] + i * step_s;
             int form = ts_form(c, m, t);
-            out_reading(o, order, mt->id, idlen, t, form, cu->value, cu->quality);
+            rfile *dst = rf;
+            int64_t shift = 0;
+            for (size_t k = 0; k < nx; k++) {
+                const txg_csvx *x = xs[k];
+                if (x->kind == TXG_CSV_BACKFILL && i >= x->i) {
+                    rfile *bf = backfill_file(st, yi, d);
+                    if (bf)
+                        dst = bf;
+                }
+                if (x->kind == TXG_CSV_ALIGNED && x->i == i) {
+                    shift = x->shift_s;
+                    expect(st->x, dst->name, dst->o.lines + 1, "ALIGNED");
+                }
+                if (x->kind == TXG_CSV_CONFLICT && x->i == i)
+                    expect(st->x, dst->name, dst->o.lines + 1, "CONFLICT");
+            }
+            out_reading(&dst->o, dst->order, mt->id, idlen, t + shift, form, cu->value,
+                        cu->quality);
             for (uint32_t k = g->dup0; k < g->dup0 + g->ndup; k++) {
                 const txg_dup *dp = &c->dups[k];
                 if (dp->yi != yi || i < dp->i0 || i >= dp->i0 + dp->len)
@@ -500,23 +794,53 @@ static void day_rows(reading_state *st, out_t *o, int order, int yi, int64_t d, 
                 r->form = (uint8_t)(dp->zform ? TS_UTC : form);
             }
         }
+        /* extra rows that sit with this meter's rows in this file */
+        for (size_t k = 0; k < nx; k++) {
+            const txg_csvx *x = xs[k];
+            if (x->day != d)
+                continue;
+            int64_t t = c->t0[yi] + x->i * step_s;
+            if (x->kind == TXG_CSV_CONFLICT) { /* the real row follows in tomorrow's file */
+                out_reading(o, rf->order, mt->id, idlen, t, TS_OFFSET, x->wrong, 0);
+            } else if (x->kind == TXG_CSV_OFFGRID) {
+                expect(st->x, rf->name, o->lines + 1, "OFF_GRID");
+                out_reading(o, rf->order, mt->id, idlen, t + 450, TS_OFFSET, 12345, 0);
+            } else if (x->kind == TXG_CSV_BAD) {
+                bad_row(st, rf, x);
+            }
+        }
     }
 }
 
-static int write_readings(const txg_city *c, const char *dir,
+static int close_backfill(reading_state *st, tx_err *err)
+{
+    if (st->failed)
+        return tx_err_set(err, st->back_err.code, "%s", st->back_err.msg);
+    if (!st->back.open)
+        return TX_OK;
+    st->back.open = 0;
+    return out_close(&st->back.o, err);
+}
+
+static int write_readings(const txg_city *c, const char *dir, expect_list *x,
                           void (*progress)(size_t, size_t, void *), void *arg, tx_err *err)
 {
     int rc = TX_OK;
-    reading_state st = {.c = c};
+    reading_state st;
+    memset(&st, 0, sizeof st);
+    st.c = c;
+    st.dir = dir;
+    st.x = x;
     st.cur = malloc((c->nmet ? c->nmet : 1) * (size_t)c->ny * sizeof *st.cur);
     st.started = calloc((size_t)c->ny, 1);
     st.dup_at = calloc(c->ndups + 1, sizeof *st.dup_at);
     st.dup_have = calloc(c->ndups + 1, sizeof *st.dup_have);
+    st.has_x = calloc(c->nmet + 1, 1);
     size_t ndrows = 0;
     for (size_t k = 0; k < c->ndups; k++)
         ndrows += (size_t)c->dups[k].len;
     st.dup_rows = calloc(ndrows + 1, sizeof *st.dup_rows);
-    if (!st.cur || !st.started || !st.dup_at || !st.dup_have || !st.dup_rows) {
+    if (!st.cur || !st.started || !st.dup_at || !st.dup_have || !st.dup_rows || !st.has_x) {
         rc = tx_err_set(err, TX_ENOMEM, "%s/readings: out of memory", dir);
         goto done;
     }
@@ -524,6 +848,8 @@ static int write_readings(const txg_city *c, const char *dir,
         st.dup_at[k] = at;
         at += (size_t)c->dups[k].len;
     }
+    for (size_t k = 0; k < c->ncsvx; k++)
+        st.has_x[c->csvx[k].meter] = 1;
     size_t total = 0, done_files = 0;
     for (int yi = 0; yi < c->ny; yi++)
         total += (size_t)c->ndays[yi] + 1 - (yi > 0 && c->adjacent);
@@ -536,19 +862,21 @@ static int write_readings(const txg_city *c, const char *dir,
             int64_t tday = c->t0[yi] + d * 86400;
             int y, mo, dd, h, mi, s;
             tx_unix_to_local(tday, &y, &mo, &dd, &h, &mi, &s);
-            char name[64];
-            snprintf(name, sizeof name, "readings/%04d-%02d-%02d.csv", y, mo, dd);
+            rfile rf;
+            memset(&rf, 0, sizeof rf);
+            snprintf(rf.name, sizeof rf.name, "readings/%04d-%02d-%02d.csv", y, mo, dd);
             uint64_t fh = txg_hash(c->p.seed, 20, (uint64_t)tday);
-            int order = fh % 8 == 3, crlf = fh % 10 == 7;
-            out_t o;
-            if ((rc = out_open(&o, dir, name, crlf, err)))
+            int crlf = fh % 10 == 7;
+            rf.order = fh % 8 == 3;
+            if ((rc = out_open(&rf.o, dir, rf.name, crlf, err)))
                 break;
-            out_str(&o, order ? "timestamp,meter_id,quality,value" : "meter_id,timestamp,value,quality");
-            out_eol(&o);
-            day_rows(&st, &o, order, yi, d, 0);
+            out_str(&rf.o, rf.order ? "timestamp,meter_id,quality,value"
+                                    : "meter_id,timestamp,value,quality");
+            out_eol(&rf.o);
+            day_rows(&st, &rf, yi, d, 0);
             if (d == c->ndays[yi] && c->adjacent && yi + 1 < c->ny) {
                 start_year(&st, yi + 1);
-                day_rows(&st, &o, order, yi + 1, 0, 1);
+                day_rows(&st, &rf, yi + 1, 0, 1);
             }
             for (size_t k = 0; k < c->ndups; k++) { /* rows repeated from an earlier file */
                 const txg_dup *dp = &c->dups[k];
@@ -557,21 +885,28 @@ static int write_readings(const txg_city *c, const char *dir,
                 const tx_meter *mt = &c->met[dp->meter];
                 for (size_t r = 0; r < st.dup_have[k]; r++) {
                     const dup_row *dr = &st.dup_rows[st.dup_at[k] + r];
-                    out_reading(&o, order, mt->id, strlen(mt->id), dr->t, dr->form, dr->value,
-                                dr->quality);
+                    out_reading(&rf.o, rf.order, mt->id, strlen(mt->id), dr->t, dr->form,
+                                dr->value, dr->quality);
                 }
             }
-            rc = out_close(&o, err);
+            rc = out_close(&rf.o, err);
+            int brc = close_backfill(&st, rc ? NULL : err);
+            rc = rc ? rc : brc;
             if (progress)
                 progress(++done_files, total, arg);
         }
     }
 done:
+    if (st.back.open) {
+        out_close(&st.back.o, NULL);
+        st.back.open = 0;
+    }
     free(st.cur);
     free(st.started);
     free(st.dup_at);
     free(st.dup_have);
     free(st.dup_rows);
+    free(st.has_x);
     return rc;
 }
 
@@ -598,12 +933,15 @@ int txg_write_csv(const txg_city *c, const char *dir, int with_readings,
         snprintf(sub, sizeof sub, "%s/readings", dir);
         rc = make_dir(sub, err);
     }
-    if (rc || (rc = write_enterprises(c, dir, err)) || (rc = write_meters(c, dir, err)) ||
-        (rc = write_financials(c, dir, err)) || (rc = write_events(c, dir, err)) ||
+    expect_list x = {0};
+    if (rc || (rc = write_enterprises(c, dir, &x, err)) || (rc = write_meters(c, dir, &x, err)) ||
+        (rc = write_financials(c, dir, err)) || (rc = write_events(c, dir, &x, err)) ||
         (rc = write_deflators(c, dir, err)) || (rc = write_faults(c, dir, err)) ||
-        (rc = write_truth(c, dir, err)))
-        return rc;
-    if (with_readings)
-        rc = write_readings(c, dir, progress, arg, err);
+        (rc = write_truth(c, dir, err)) ||
+        (with_readings && (rc = write_readings(c, dir, &x, progress, arg, err))))
+        goto done;
+    rc = write_expected_rejects(dir, &x, err);
+done:
+    free(x.row);
     return rc;
 }

@@ -15,11 +15,67 @@
 #include "txgen.h"
 
 #define TXG_MAX_YEARS 2
+/* A register that does not move for this long (and at least 3 steps) is stuck
+ * (run_defaults.csv stuck_hours). */
+#define TXG_STUCK_HOURS 24
 
 /* Load profiles. */
 enum { TXG_PROF_LOAD = 0, TXG_PROF_PV = 1 };
 /* Run kinds. */
 enum { TXG_RUN_MISSING = 0, TXG_RUN_ESTIMATED = 1 };
+
+/* Series faults of METHOD.md section 8, at most one per meter (txg_meter_gen.fx), all in
+ * the report year:
+ *   SPIKE_UP, SPIKE_DOWN  reading fx_i shows reg + fx_amount, or a tenth of the reading
+ *                         before it; the register itself is unaffected;
+ *   IMPLAUSIBLE           interval fx_i: an interval value 1000 times too large, or a
+ *                         register that jumps by fx_amount (and keeps counting from there);
+ *   STUCK                 intervals [fx_i, fx_i + fx_len): the register does not move (the
+ *                         consumption is not measured);
+ *   MULTIPLIER            a multiplier event at slot index fx_i: intervals after it advance
+ *                         the register by their consumption / fx_mult;
+ *   NEGATIVE              interval fx_i: the register drops to a fifth of its value without
+ *                         an event (that interval's consumption is lost) and counts on. */
+enum {
+    TXG_FX_NONE = 0,
+    TXG_FX_SPIKE_UP,
+    TXG_FX_SPIKE_DOWN,
+    TXG_FX_IMPLAUSIBLE,
+    TXG_FX_STUCK,
+    TXG_FX_MULTIPLIER,
+    TXG_FX_NEGATIVE
+};
+
+/* Cursor flags of the state at i. */
+enum {
+    TXG_CF_SPIKE = 1,       /* the reading at i is an injected outlier (METHOD: dropped) */
+    TXG_CF_IMPLAUSIBLE = 2, /* interval i is above the physical maximum (excluded) */
+    TXG_CF_NEGATIVE = 4,    /* interval i is a negative delta without an event (excluded) */
+    TXG_CF_NEWMULT = 8      /* interval i uses the multiplier of the meter's event */
+};
+
+/* CSV-only faults (txgen_csv.c writes them; the series and the truth do not see them). */
+enum {
+    TXG_CSV_ALIGNED = 0, /* the real row of reading i is stamped shift_s seconds late */
+    TXG_CSV_OFFGRID,     /* an extra row stamped 7 min 30 s after instant i */
+    TXG_CSV_CONFLICT,    /* an extra row with a wrong value for instant i, in the file of
+                            the day before, so the real row (later file) wins */
+    TXG_CSV_BACKFILL,    /* the meter's rows of day `day` are in readings/zz-backfill-*.csv */
+    TXG_CSV_BAD          /* an extra row rejected with reason `reason` (TX_REJECT_*),
+                            written after the meter's rows in the file of day `day` */
+};
+
+typedef struct {
+    uint32_t meter;  /* the meter whose rows it sits with (not the row's id for UNKNOWN_METER) */
+    uint8_t kind;    /* TXG_CSV_* */
+    uint8_t yi;
+    uint8_t reason;  /* TXG_CSV_BAD: TX_REJECT_* */
+    uint8_t variant; /* TXG_CSV_BAD: which of the forms of that reason */
+    int32_t shift_s; /* TXG_CSV_ALIGNED: seconds after the grid instant, 5..59 */
+    int64_t i;       /* the reading's index in year yi (BAD: the instant it names) */
+    int64_t day;     /* day index in year yi of the file holding the row (BACKFILL: moved) */
+    int64_t wrong;   /* TXG_CSV_CONFLICT: the wrong value, hundredths */
+} txg_csvx;
 
 /* A run of missing or estimated values of one meter: indices [i0, i0 + len) of year yi. */
 typedef struct {
@@ -49,6 +105,11 @@ typedef struct {
     uint32_t miss0, nmiss;            /* missing runs: c->runs[miss0 .. miss0 + nmiss) */
     uint32_t est0, nest;              /* estimated runs */
     uint32_t dup0, ndup;              /* duplicated CSV rows: c->dups[dup0 ..) */
+    uint8_t fx;                       /* series fault, TXG_FX_* */
+    int8_t fx_yi;                     /* its year index, -1 for none */
+    uint32_t fx_mult;                 /* MULTIPLIER: new multiplier / old */
+    int64_t fx_i, fx_len;             /* see TXG_FX_* */
+    int64_t fx_amount;                /* hundredths */
 } txg_meter_gen;
 
 /* Rows of a day's readings repeated in a later day's file (CSV only). */
@@ -91,6 +152,8 @@ struct txg_city {
     size_t ndups;
     txg_fault *faults;
     size_t nfaults;
+    txg_csvx *csvx;               /* sorted by (yi, day, meter) */
+    size_t ncsvx;
     uint8_t *industry_prefix;     /* per enterprise: 1 writes industry_code as "C2614" */
 };
 
@@ -115,6 +178,7 @@ typedef struct {
     uint8_t quality;    /* 1 inside an estimated run */
     uint8_t wrapped;    /* the register rolled over in interval i */
     uint8_t replaced;   /* the meter was replaced within interval i */
+    uint8_t flags;      /* TXG_CF_* */
 } txg_cursor;
 
 /* Positions the cursor at i = 0 of year yi for meter m. */

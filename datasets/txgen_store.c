@@ -28,7 +28,7 @@ int txg_write_store(const txg_city *c, const char *store_path, int zstd_level,
     if ((rc = tx_store_put_enterprises(st, ents, ne, NULL, err)) ||
         (rc = tx_store_put_meters(st, meters, nm, NULL, err)) ||
         (rc = tx_store_put_events(st, events, nev, NULL, err)) || (rc = tx_store_flush(st, err))) {
-        tx_store_close(st, NULL);
+        tx_store_abort(st);
         return rc;
     }
     /* The store assigned rows; map them back to generator meter indexes. */
@@ -115,7 +115,7 @@ int txg_write_store(const txg_city *c, const char *store_path, int zstd_level,
         free(row_meter);
     }
     tx_err cerr;
-    int crc = tx_store_close(st, &cerr);
+    int crc = rc ? (tx_store_abort(st), TX_OK) : tx_store_close(st, &cerr);
     if (!rc && crc)
         rc = tx_err_set(err, cerr.code, "%s", cerr.msg);
     return rc;

@@ -6,6 +6,8 @@
 #include "tanxiao.h"
 
 #include "h5io.h"
+#include "inspect.h"
+#include "report.h"
 #include "txgen.h"
 
 #include <getopt.h>
@@ -105,7 +107,8 @@ static const char generate_help[] =
     "  --report-year Y   report year (default 2025)\n"
     "  --base-year Y     base year (default 2020; equal to the report year for one year)\n"
     "  --divisions K     use only the first K industry divisions (small test cities)\n"
-    "  --no-faults       no gaps, rollover, replacement or duplicates\n"
+    "  --no-faults       no injected faults (gaps, rollover, replacement, spikes, jumps,\n"
+    "                    stuck registers, multiplier change, resets, bad and duplicate rows)\n"
     "  --store FILE      write the readings into this meter store instead of CSV\n"
     "  --zstd-level L    compression level of the store (default 3)\n"
     "  --threads N       OpenMP threads (default: all cores)\n"
@@ -499,6 +502,9 @@ static const char main_help[] =
     "  generate DIR      make a deterministic synthetic city (CSV, or straight into a store)\n"
     "  ingest DIR        append a dataset directory's CSV files to the meter store\n"
     "  run               compute a period and write the results file\n"
+    "  inspect FILE      print a results file's provenance and summary tables\n"
+    "  export FILE GROUP write one group of a results file as CSV\n"
+    "  report RESULTS    write a self-contained HTML report of a results file\n"
     "  version           print the version\n"
     "\n"
     "'tanxiao COMMAND --help' explains every option of a command.\n"
@@ -531,6 +537,12 @@ int main(int argc, char **argv)
         return cmd_ingest(argc - 1, argv + 1);
     if (strcmp(cmd, "run") == 0)
         return cmd_run(argc - 1, argv + 1, cmdline);
+    if (strcmp(cmd, "inspect") == 0)
+        return tx_inspect_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "export") == 0)
+        return tx_export_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "report") == 0)
+        return tx_report_main(argc - 1, argv + 1);
     fprintf(stderr, "tanxiao: unknown command '%s' (see 'tanxiao --help')\n", cmd);
     return EXIT_USAGE;
 }

@@ -508,40 +508,39 @@ static tx_field trimmed(const tx_field *f)
     return t;
 }
 
-/* Appends text to the NUL-terminated list in out[cap], with ", " between entries. When an
- * entry does not fit, the list ends with "..." (dropping entries until that fits) and takes
- * no more. */
-static void list_append(char *out, size_t cap, const char *text, size_t n)
+/* The unknown-column list of a header: whole entries joined with ", " in out[cap]. keep is
+ * the length of the longest prefix of whole entries that leaves room for ", ..."; cut is
+ * set once an entry did not fit, and no entry is added after that. */
+typedef struct {
+    char *out;
+    size_t cap, used, keep;
+    int cut;
+} name_list;
+
+/* Appends an entry; when it does not fit, the list becomes its whole entries that leave
+ * room for "...", then "..." (or "" when not even "..." fits). */
+static void list_append(name_list *l, const char *text, size_t n)
 {
-    if (!out || cap == 0)
+    if (!l->out || l->cap == 0 || l->cut)
         return;
-    size_t used = strlen(out);
-    if (used >= 3 && memcmp(out + used - 3, "...", 3) == 0)
-        return;
-    size_t sep = used ? 2 : 0;
-    if (used + sep + n < cap) {
-        memcpy(out + used, ", ", sep);
-        memcpy(out + used + sep, text, n);
-        out[used + sep + n] = '\0';
+    const size_t sep = l->used ? 2 : 0;
+    if (l->used + sep + n < l->cap) {
+        memcpy(l->out + l->used, ", ", sep);
+        memcpy(l->out + l->used + sep, text, n);
+        l->used += sep + n;
+        l->out[l->used] = '\0';
+        if (l->used + 5 < l->cap)
+            l->keep = l->used;
         return;
     }
-    for (;;) {
-        sep = used ? 2 : 0;
-        if (used + sep + 3 < cap) {
-            memcpy(out + used, ", ", sep);
-            memcpy(out + used + sep, "...", 4);
-            return;
-        }
-        if (used == 0) { /* not even "..." fits */
-            out[0] = '\0';
-            return;
-        }
-        const char *last = NULL;
-        for (const char *s = strstr(out, ", "); s; s = strstr(s + 2, ", "))
-            last = s;
-        used = last ? (size_t)(last - out) : 0;
-        out[used] = '\0';
-    }
+    l->cut = 1;
+    l->used = l->keep;
+    if (l->used)
+        memcpy(l->out + l->used, ", ...", 6); /* keep + 5 < cap */
+    else if (l->cap > 3)
+        memcpy(l->out, "...", 4);
+    else
+        l->out[0] = '\0';
 }
 
 int tx_csv_header(tx_csv *c, const char *const *names, const uint8_t *required,
@@ -563,6 +562,7 @@ int tx_csv_header(tx_csv *c, const char *const *names, const uint8_t *required,
     if (row.nfields > (size_t)INT32_MAX)
         return tx_err_set(err, TX_EPARSE, "%s:%llu: too many columns", c->name,
                           (unsigned long long)row.line);
+    name_list list = {unknown, cap, 0, 0, 0};
     for (size_t i = 0; i < row.nfields; i++) {
         const tx_field f = trimmed(&row.fields[i]);
         size_t k = 0;
@@ -578,9 +578,9 @@ int tx_csv_header(tx_csv *c, const char *const *names, const uint8_t *required,
         if (nunknown)
             (*nunknown)++;
         if (f.len)
-            list_append(unknown, cap, f.ptr, f.len);
+            list_append(&list, f.ptr, f.len);
         else
-            list_append(unknown, cap, "(empty name)", 12);
+            list_append(&list, "(empty name)", 12);
     }
     for (size_t k = 0; k < nnames; k++)
         if (required && required[k] && col[k] < 0)

@@ -662,7 +662,7 @@ int tx_ingest(const tx_ingest_params *p, tx_ingest_summary *s, tx_err *err)
     free(files);
     tx_tables_destroy(&tables);
     tx_err cerr;
-    int crc = tx_store_close(st, &cerr);
+    int crc = rc ? (tx_store_abort(st), TX_OK) : tx_store_close(st, &cerr);
     if (!rc && crc)
         rc = tx_err_set(err, cerr.code, "%s", cerr.msg);
     if (rj.f) {

@@ -82,6 +82,14 @@ static int required_present(const tx_csv_row *row, const int *col, const int *wh
 
 static const int first3[] = {0, 1, 2}, first4[] = {0, 1, 2, 3};
 
+static int all_digits(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (s[i] < '0' || s[i] > '9')
+            return 0;
+    return 1;
+}
+
 /* Optional non-negative number: NaN when absent; reason when malformed. */
 static int optional_number(const tx_csv_row *row, int col, double *out, int allow_negative)
 {
@@ -287,12 +295,14 @@ int tx_input_financial(const tx_csv_row *row, const int *col, tx_financial_row *
     if (!tx_uscc_valid(id.ptr, id.len))
         return TX_REJECT_BAD_USCC;
     tx_field_copy(&id, f->enterprise_id, sizeof f->enterprise_id);
-    int64_t y = 0, m = 0;
-    if (per.len == 4 && !tx_parse_int64(per.ptr, 4, &y))
-        m = 0;
-    else if (per.len != 7 || per.ptr[4] != '-' || tx_parse_int64(per.ptr, 4, &y) ||
-             tx_parse_int64(per.ptr + 5, 2, &m) || m < 1 || m > 12)
-        y = -1;
+    /* Digits only: tx_parse_int64 alone would take "2025- 3" or "2025-+3" for March. */
+    int64_t y = -1, m = 0;
+    if ((per.len == 4 || (per.len == 7 && per.ptr[4] == '-' && all_digits(per.ptr + 5, 2))) &&
+        all_digits(per.ptr, 4)) {
+        tx_parse_int64(per.ptr, 4, &y);
+        if (per.len == 7 && (tx_parse_int64(per.ptr + 5, 2, &m) || m < 1 || m > 12))
+            y = -1;
+    }
     if (y < 1900 || y > 2200) {
         *detail = "period must be YYYY or YYYY-MM";
         return TX_REJECT_BAD_VALUE;

@@ -87,77 +87,238 @@ static double *year_series(const txg_city *c, size_t m, int year, int64_t *first
     return v;
 }
 
+/* What METHOD.md sections 1 and 8 make of a meter-year, recomputed from the series and the
+ * events alone, with the thresholds of datasets/tables/run_defaults.csv. */
 typedef struct {
-    int64_t sum_h; /* hundredths of the meter unit */
+    double total; /* canonical unit */
     int64_t valid, expected;
-    uint32_t rollovers, gaps, replacements;
+    uint32_t rollovers, gaps, replacements, spikes, implausible, stuck, negatives, mult_changes;
+    double cap_step;     /* capacity per step, canonical (NaN without) */
+    double median;       /* median positive valid step before the implausible rule */
+    double max_step;     /* largest step kept (valid, after the implausible rule) */
+    int64_t longest_zero; /* longest run of valid zero steps of a register */
 } recomputed;
 
-/* METHOD.md section 1 and 8 from the series alone: deltas bridged across gaps, rollover by
- * 10^digits, the replacement split at the event. */
+#define ROLLOVER_FRACTION 0.9
+#define MEDIAN_FACTOR 20.0
+#define STUCK_HOURS 24
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* The events of meter id that lie in [ta, tb) of the given type (-1 any); the last one. */
+static const tx_event *event_in(const txg_city *c, const char *id, int type, int64_t ta,
+                                int64_t tb)
+{
+    size_t nev;
+    const tx_event *ev = txg_events(c, &nev), *found = NULL;
+    for (size_t k = 0; k < nev; k++)
+        if (strcmp(ev[k].meter_id, id) == 0 && (type < 0 || (int)ev[k].type == type) &&
+            ev[k].t >= ta && ev[k].t < tb)
+            found = &ev[k];
+    return found;
+}
+
+/* The multiplier in force at instant t: the meter's, until its latest multiplier event at
+ * or before t. */
+static double multiplier_at(const txg_city *c, const tx_meter *mt, int64_t t)
+{
+    size_t nev;
+    const tx_event *ev = txg_events(c, &nev);
+    double mult = mt->multiplier;
+    int64_t best = INT64_MIN;
+    for (size_t k = 0; k < nev; k++)
+        if (strcmp(ev[k].meter_id, mt->id) == 0 && ev[k].type == TX_EVENT_MULTIPLIER &&
+            ev[k].t <= t && ev[k].t > best) {
+            best = ev[k].t;
+            mult = ev[k].new_multiplier;
+        }
+    return mult;
+}
+
+/*
+ * Single spikes: a descent r[b] < r[a] between consecutive present readings that is not a
+ * rollover and has no replacement between them is resolved by dropping the one reading
+ * whose removal restores the rise (a, when the reading before a is <= r[b]; b, when r[a] <=
+ * the reading after b); when both would, the one further from the middle of its neighbours.
+ */
+static uint32_t drop_single_spikes(const txg_city *c, const tx_meter *mt, int64_t first,
+                                   double *r, int64_t n, double modulus)
+{
+    uint32_t dropped = 0;
+    int64_t prev2 = -1, prev = -1;
+    for (int64_t b = 0; b < n; b++) {
+        if (isnan(r[b]))
+            continue;
+        if (prev >= 0 && r[b] < r[prev] &&
+            !(modulus > 0 && r[prev] - r[b] >= ROLLOVER_FRACTION * modulus) &&
+            !event_in(c, mt->id, TX_EVENT_REPLACE, slot_time(mt, first + prev),
+                      slot_time(mt, first + b))) {
+            int64_t next = b + 1;
+            while (next < n && isnan(r[next]))
+                next++;
+            int drop_a = prev2 >= 0 && r[prev2] <= r[b];
+            int drop_b = next < n && r[prev] <= r[next];
+            if (drop_a && drop_b) {
+                drop_a = fabs(r[prev] - (r[prev2] + r[b]) / 2) >=
+                         fabs(r[b] - (r[prev] + r[next]) / 2);
+                drop_b = !drop_a;
+            }
+            if (drop_a) {
+                r[prev] = NAN;
+                prev = b;
+                dropped++;
+                continue;
+            }
+            if (drop_b) {
+                r[b] = NAN;
+                dropped++;
+                continue;
+            }
+        }
+        prev2 = prev;
+        prev = b;
+    }
+    return dropped;
+}
+
 static recomputed recompute(const txg_city *c, size_t m, int year)
 {
-    size_t nm, nev;
+    size_t nm;
     const tx_meter *mt = &txg_meters(c, &nm)[m];
-    const tx_event *ev = txg_events(c, &nev);
     int64_t first, last;
     double *v = year_series(c, m, year, &first, &last, NULL);
-    recomputed r = {0};
-    int cum = mt->kind == TX_KIND_CUMULATIVE;
-    r.expected = last - (cum ? first : first - 1);
-    int64_t full = 1;
+    double *r = v + 1; /* r[k] is slot first + k */
+    const int64_t nr = last - first + 1;
+    recomputed out = {0};
+    const int cum = mt->kind == TX_KIND_CUMULATIVE;
+    const double uf = tx_unit_to_canonical(mt->unit);
+    const int64_t step_s = mt->interval_minutes * INT64_C(60);
+    double modulus = 1.0;
     for (int d = 0; d < mt->register_digits; d++)
-        full *= 10;
-    int have_prev = 0, prev_present = 1;
-    int64_t prev_h = 0, prev_slot = 0;
-    for (int64_t s = first; s <= last; s++) {
-        double x = v[s - first + 1];
-        int present = !isnan(x);
-        if (cum)
-            r.valid += present && prev_present && s > first;
-        else
-            r.valid += present;
-        r.gaps += !present && prev_present;
-        prev_present = present;
-        if (!present)
-            continue;
-        int64_t h = hundredths(x);
-        if (!cum) {
-            assert_true(h >= 0);
-            r.sum_h += h;
-            continue;
-        }
-        if (have_prev) {
-            int64_t delta = h - prev_h;
-            int split = 0;
-            for (size_t k = 0; k < nev; k++)
-                if (strcmp(ev[k].meter_id, mt->id) == 0 && ev[k].t > slot_time(mt, prev_slot) &&
-                    ev[k].t < slot_time(mt, s)) {
-                    delta = (hundredths(ev[k].old_reading) - prev_h) +
-                            (h - hundredths(ev[k].new_reading));
-                    r.replacements++;
-                    split = 1;
-                }
-            if (!split && delta < 0 && mt->register_digits &&
-                -delta >= full * 100 * 9 / 10) {
-                delta += full * 100;
-                r.rollovers++;
-            }
-            if (delta < 0)
-                fail_msg("%s %d: negative delta %lld at slot %lld", mt->id, year,
-                         (long long)delta, (long long)s);
-            r.sum_h += delta;
-        }
-        have_prev = 1;
-        prev_h = h;
-        prev_slot = s;
-    }
+        modulus *= 10.0;
+    if (!mt->register_digits)
+        modulus = 0.0;
+    out.cap_step = isnan(mt->capacity) ? NAN : mt->capacity * (double)step_s / 3600.0 * uf;
     if (cum) { /* a year's first and last readings are never missing */
-        assert_false(isnan(v[1]));
-        assert_false(isnan(v[last - first + 1]));
+        assert_false(isnan(r[0]));
+        assert_false(isnan(r[nr - 1]));
+        out.spikes = drop_single_spikes(c, mt, first, r, nr, modulus);
     }
+    /* steps: delta[k] ends at slot first + k (k >= 1 for registers) with its span */
+    double *delta = malloc((size_t)nr * sizeof *delta);
+    int64_t *span = calloc((size_t)nr, sizeof *span);
+    uint8_t *valid = calloc((size_t)nr, 1);
+    double *pos = malloc((size_t)nr * sizeof *pos);
+    assert_non_null(delta);
+    assert_non_null(span);
+    assert_non_null(valid);
+    assert_non_null(pos);
+    for (int64_t k = 0; k < nr; k++)
+        delta[k] = NAN;
+    const tx_event *mev = event_in(c, mt->id, TX_EVENT_MULTIPLIER, slot_time(mt, first),
+                                   slot_time(mt, last));
+    out.mult_changes = mev != NULL && mev->t > slot_time(mt, first);
+    int in_gap = 0;
+    int64_t p = -1; /* latest present reading */
+    for (int64_t k = 0; k < nr; k++) {
+        int missing = isnan(r[k]);
+        if (!cum) {
+            out.gaps += missing && !in_gap;
+            in_gap = missing;
+            if (missing)
+                continue;
+            /* a value covers (t - step, t]: the multiplier at its start */
+            double mult = multiplier_at(c, mt, slot_time(mt, first + k) - step_s);
+            if (r[k] < 0) {
+                out.negatives++;
+                continue;
+            }
+            delta[k] = (double)hundredths(r[k]) / 100.0 * mult * uf;
+            valid[k] = 1;
+            span[k] = 1;
+            continue;
+        }
+        if (missing)
+            continue;
+        if (p >= 0) {
+            int64_t ta = slot_time(mt, first + p), tb = slot_time(mt, first + k);
+            double m0 = multiplier_at(c, mt, ta);
+            int64_t raw = hundredths(r[k]) - hundredths(r[p]);
+            const tx_event *rep = event_in(c, mt->id, TX_EVENT_REPLACE, ta, tb);
+            double d = NAN;
+            if (rep) {
+                int64_t before = hundredths(rep->old_reading) - hundredths(r[p]);
+                int64_t after = hundredths(r[k]) - hundredths(rep->new_reading);
+                double m1 = isnan(rep->new_multiplier) ? m0 : rep->new_multiplier;
+                out.replacements++;
+                if (before >= 0 && after >= 0)
+                    d = ((double)before * m0 + (double)after * m1) / 100.0 * uf;
+                else
+                    out.negatives++;
+            } else {
+                if (raw < 0 && modulus > 0 && (double)-raw / 100.0 >= ROLLOVER_FRACTION * modulus) {
+                    raw += (int64_t)(modulus * 100.0);
+                    out.rollovers++;
+                }
+                if (raw >= 0)
+                    d = (double)raw / 100.0 * m0 * uf;
+                else
+                    out.negatives++;
+            }
+            delta[k] = d;
+            span[k] = k - p;
+            valid[k] = k == p + 1 && !isnan(d);
+            out.gaps += k > p + 1;
+        }
+        p = k;
+    }
+    /* implausible: above capacity per step, else above 20 x the median positive step */
+    size_t np = 0;
+    for (int64_t k = 0; k < nr; k++)
+        if (valid[k] && delta[k] > 0)
+            pos[np++] = delta[k];
+    qsort(pos, np, sizeof *pos, cmp_double);
+    out.median = np ? pos[np / 2] : NAN;
+    double limit = !isnan(out.cap_step) ? out.cap_step : MEDIAN_FACTOR * out.median;
+    for (int64_t k = 0; k < nr; k++)
+        if (!isnan(delta[k]) && delta[k] > limit * (double)span[k]) {
+            delta[k] = NAN;
+            valid[k] = 0;
+            out.implausible++;
+        }
+    /* stuck: runs of valid zero steps of a register of at least max(3, 24 h / step) */
+    int64_t stuck_min = (STUCK_HOURS * 60 + mt->interval_minutes - 1) / mt->interval_minutes;
+    stuck_min = stuck_min < 3 ? 3 : stuck_min;
+    int64_t run = 0;
+    out.max_step = 0;
+    for (int64_t k = 0; k < nr; k++) {
+        if (!isnan(delta[k]))
+            out.total += delta[k];
+        out.valid += valid[k];
+        if (valid[k] && delta[k] > out.max_step)
+            out.max_step = delta[k];
+    }
+    for (int64_t k = 0; k <= nr; k++) {
+        if (k < nr && cum && valid[k] && delta[k] == 0) {
+            run++;
+            continue;
+        }
+        if (run >= stuck_min)
+            out.stuck += (uint32_t)run;
+        out.longest_zero = run > out.longest_zero ? run : out.longest_zero;
+        run = 0;
+    }
+    out.expected = cum ? nr - 1 : nr;
+    free(delta);
+    free(span);
+    free(valid);
+    free(pos);
     free(v);
-    return r;
+    return out;
 }
 
 /* ---- parameters -------------------------------------------------------------------- */
@@ -456,8 +617,29 @@ static void test_catalogue(void **state)
 
 /* ---- series, truth and faults ------------------------------------------------------------ */
 
-static void check_truth(txg_city *c, int *seen_rollover, int *seen_repl, int *seen_gap,
-                        int *seen_incomplete)
+typedef struct {
+    int rollovers, replacements, gaps, incomplete, spikes, implausible, stuck, negatives,
+        mult_changes;
+} tally;
+
+/* The fault of the given kind on meter m in year, or NULL. */
+static const txg_fault *fault_of(const txg_city *c, int kind, size_t m, int year)
+{
+    size_t nf;
+    const txg_fault *f = txg_faults(c, &nf);
+    for (size_t k = 0; k < nf; k++)
+        if (f[k].kind == kind && f[k].meter == m && f[k].year == year)
+            return &f[k];
+    return NULL;
+}
+
+/*
+ * Truth equals the recomputation for every meter-year, and no honest step trips a quality
+ * rule: every step kept is within the capacity per step (where there is one) and within 20
+ * times the median positive step; registers other than the stuck one never stand still for
+ * max(3, 24 h / step) steps; the flags are the injected faults and nothing else.
+ */
+static void check_truth(txg_city *c, tally *seen)
 {
     const txg_params *p = txg_city_params(c);
     size_t nm;
@@ -468,28 +650,62 @@ static void check_truth(txg_city *c, int *seen_rollover, int *seen_repl, int *se
             txg_truth t;
             assert_int_equal(txg_meter_truth(c, m, year, &t), TX_OK);
             recomputed r = recompute(c, m, year);
-            double want = (double)r.sum_h / 100.0 * mt[m].multiplier *
-                          tx_unit_to_canonical(mt[m].unit);
-            if (fabs(t.total - want) > 1e-12 * fmax(1.0, fabs(want)))
+            int days = 365 + (year % 4 == 0);
+            assert_int_equal(r.expected, days * 1440 / mt[m].interval_minutes);
+            const uint32_t got[] = {t.rollovers,       t.gaps,        t.replacements,
+                                    t.spikes,          t.implausible, t.stuck_intervals,
+                                    t.negatives,       t.multiplier_changes};
+            const uint32_t want[] = {r.rollovers, r.gaps,  r.replacements, r.spikes,
+                                     r.implausible, r.stuck, r.negatives, r.mult_changes};
+            static const char *const what[] = {"rollovers", "gaps",      "replacements",
+                                               "spikes",    "implausible", "stuck_intervals",
+                                               "negatives", "multiplier_changes"};
+            for (size_t k = 0; k < sizeof got / sizeof got[0]; k++)
+                if (got[k] != want[k])
+                    fail_msg("%s %d: truth %s %u, recomputed %u", mt[m].id, year, what[k],
+                             got[k], want[k]);
+            if (fabs(t.total - r.total) > 1e-12 * fmax(1.0, fabs(r.total)))
                 fail_msg("%s %d: truth %.17g, recomputed %.17g", mt[m].id, year, t.total,
-                         want);
+                         r.total);
             double cov = (double)r.valid / (double)r.expected;
             if (fabs(t.coverage - cov) > 1e-15)
                 fail_msg("%s %d: coverage %.17g, recomputed %.17g", mt[m].id, year,
                          t.coverage, cov);
-            int days = 365 + (year % 4 == 0);
-            assert_int_equal(r.expected, days * 1440 / mt[m].interval_minutes);
-            assert_int_equal(t.rollovers, r.rollovers);
-            assert_int_equal(t.gaps, r.gaps);
-            assert_int_equal(t.replacements, r.replacements);
             assert_true(t.total > 0);
-            *seen_rollover += (int)t.rollovers;
-            *seen_repl += (int)t.replacements;
-            *seen_gap += t.gaps > 0;
+            /* the quality flags are exactly the injected faults */
+            const txg_fault *fx = fault_of(c, TXG_FAULT_STUCK, m, year);
+            assert_int_equal(t.stuck_intervals, fx ? fx->count : 0);
+            assert_int_equal(t.spikes, fault_of(c, TXG_FAULT_SPIKE, m, year) != NULL);
+            assert_int_equal(t.implausible, fault_of(c, TXG_FAULT_IMPLAUSIBLE, m, year) != NULL);
+            assert_int_equal(t.negatives, fault_of(c, TXG_FAULT_NEGATIVE, m, year) != NULL);
+            assert_int_equal(t.multiplier_changes,
+                             fault_of(c, TXG_FAULT_MULTIPLIER, m, year) != NULL);
+            /* honest steps keep clear of the thresholds */
+            if (!isnan(r.cap_step) && r.max_step > r.cap_step)
+                fail_msg("%s %d: a step of %.17g above the capacity per step %.17g", mt[m].id,
+                         year, r.max_step, r.cap_step);
+            if (r.max_step > MEDIAN_FACTOR * r.median)
+                fail_msg("%s %d: a step of %.17g above 20 x the median step %.17g", mt[m].id,
+                         year, r.max_step, r.median);
+            if (mt[m].kind == TX_KIND_CUMULATIVE && !fx) {
+                int64_t stuck_min = (STUCK_HOURS * 60 + mt[m].interval_minutes - 1) /
+                                    mt[m].interval_minutes;
+                if (r.longest_zero >= (stuck_min < 3 ? 3 : stuck_min))
+                    fail_msg("%s %d: %lld zero steps in a row", mt[m].id, year,
+                             (long long)r.longest_zero);
+            }
+            seen->rollovers += (int)t.rollovers;
+            seen->replacements += (int)t.replacements;
+            seen->gaps += t.gaps > 0;
+            seen->spikes += (int)t.spikes;
+            seen->implausible += (int)t.implausible;
+            seen->stuck += t.stuck_intervals > 0;
+            seen->negatives += (int)t.negatives;
+            seen->mult_changes += (int)t.multiplier_changes;
             if (mt[m].carrier == TX_CARRIER_ELECTRICITY) {
                 if (t.coverage < 0.85) {
                     assert_int_equal(year, p->report_year);
-                    (*seen_incomplete)++;
+                    seen->incomplete++;
                 } else {
                     assert_true(t.coverage >= 0.9);
                 }
@@ -503,14 +719,34 @@ static void test_truth_recomputed(void **state)
     const int years[][2] = {{2020, 2025}, {2024, 2025}, {2023, 2023}};
     for (size_t k = 0; k < 3; k++) {
         txg_city *c = city(main_seed + k, 12, 3, years[k][0], years[k][1], 1);
-        int roll = 0, repl = 0, gap = 0, inc = 0;
-        check_truth(c, &roll, &repl, &gap, &inc);
-        assert_int_equal(roll, 1);
-        assert_int_equal(repl, 1);
-        assert_true(gap >= 3);
-        assert_int_equal(inc, 1);
+        tally s = {0};
+        check_truth(c, &s);
+        assert_int_equal(s.rollovers, 1);
+        assert_int_equal(s.replacements, 1);
+        assert_true(s.gaps >= 3);
+        assert_int_equal(s.incomplete, 1);
+        assert_int_equal(s.spikes, 2);
+        assert_int_equal(s.implausible, 2);
+        assert_int_equal(s.stuck, 1);
+        assert_int_equal(s.negatives, 1);
+        assert_int_equal(s.mult_changes, 1);
         txg_city_free(c);
     }
+}
+
+/* A city of the size the end-to-end checks use: the same, over every meter-year. */
+static void test_thresholds(void **state)
+{
+    (void)state;
+    txg_city *c = city(main_seed, 200, 0, 2020, 2025, 1);
+    tally s = {0};
+    check_truth(c, &s);
+    assert_int_equal(s.spikes, 4);
+    assert_int_equal(s.implausible, 6);
+    assert_int_equal(s.stuck, 2);
+    assert_int_equal(s.negatives, 2);
+    assert_int_equal(s.mult_changes, 1);
+    txg_city_free(c);
 }
 
 static void test_series_quantised(void **state)
@@ -541,6 +777,12 @@ static void test_series_quantised(void **state)
     txg_city_free(c);
 }
 
+/* The event of meter id of the given type, or NULL. */
+static const tx_event *event_of(const txg_city *c, const char *id, int type)
+{
+    return event_in(c, id, type, INT64_MIN, INT64_MAX);
+}
+
 static void test_faults(void **state)
 {
     (void)state;
@@ -548,27 +790,38 @@ static void test_faults(void **state)
     size_t nf, nm, nev;
     const txg_fault *f = txg_faults(c, &nf);
     const tx_meter *mt = txg_meters(c, &nm);
-    const tx_event *ev = txg_events(c, &nev);
-    int kinds[6] = {0};
-    assert_int_equal(nev, 1);
+    txg_events(c, &nev);
+    int kinds[TXG_FAULT_KINDS] = {0};
+    assert_int_equal(nev, 2);
+    assert_string_equal(txg_fault_name(TXG_FAULT_KINDS), "unknown");
     for (size_t k = 0; k < nf; k++) {
         const txg_fault *x = &f[k];
+        const tx_meter *xm = &mt[x->meter];
         assert_true(x->meter < nm);
-        assert_true(x->kind >= 0 && x->kind < 6);
+        assert_true(x->kind >= 0 && x->kind < TXG_FAULT_KINDS);
         assert_string_not_equal(txg_fault_name(x->kind), "unknown");
         kinds[x->kind]++;
         size_t n = x->count + 2;
         double *v = malloc(n * sizeof *v);
         uint8_t *q = malloc(n);
         assert_int_equal(txg_meter_series(c, x->meter, x->slot - 1, n, v, q), TX_OK);
+        if (x->kind >= TXG_FAULT_SPIKE) { /* on a meter of its own, in the report year */
+            for (size_t j = 0; j < nf; j++)
+                assert_true(j == k || f[j].meter != x->meter);
+            assert_int_equal(x->year, 2025);
+            int64_t first, last;
+            txg_year_slots(c, x->meter, 2025, &first, &last);
+            assert_true(x->slot >= first + 2 && x->slot + (int64_t)x->count <= last - 1);
+        }
+        const tx_event *e = NULL;
         switch (x->kind) {
         case TXG_FAULT_GAP:
         case TXG_FAULT_INCOMPLETE:
-            assert_false(isnan(v[0]) && mt[x->meter].kind == TX_KIND_CUMULATIVE);
+            assert_false(isnan(v[0]) && xm->kind == TX_KIND_CUMULATIVE);
             for (size_t j = 1; j <= x->count; j++)
                 assert_true(isnan(v[j]));
             if (x->kind == TXG_FAULT_INCOMPLETE) {
-                assert_int_equal(mt[x->meter].carrier, TX_CARRIER_ELECTRICITY);
+                assert_int_equal(xm->carrier, TX_CARRIER_ELECTRICITY);
                 assert_true(x->count > 0.15 * 35040);
                 assert_int_equal(x->year, 2025);
             }
@@ -578,17 +831,50 @@ static void test_faults(void **state)
             assert_int_equal(x->year, 2025);
             break;
         case TXG_FAULT_REPLACEMENT:
-            assert_string_equal(ev[0].meter_id, mt[x->meter].id);
-            assert_int_equal(ev[0].type, TX_EVENT_REPLACE);
-            assert_true(ev[0].t > slot_time(&mt[x->meter], x->slot));
-            assert_true(ev[0].t < slot_time(&mt[x->meter], x->slot + 1));
-            assert_true(ev[0].old_reading >= v[1]);
-            assert_true(ev[0].new_reading <= v[2]);
-            assert_true(isnan(ev[0].new_multiplier));
+            e = event_of(c, xm->id, TX_EVENT_REPLACE);
+            assert_non_null(e);
+            assert_true(e->t > slot_time(xm, x->slot));
+            assert_true(e->t < slot_time(xm, x->slot + 1));
+            assert_true(e->old_reading >= v[1]);
+            assert_true(e->new_reading <= v[2]);
+            assert_true(isnan(e->new_multiplier));
             break;
         case TXG_FAULT_ESTIMATED:
             for (size_t j = 1; j <= x->count; j++)
                 assert_int_equal(q[j], 1);
+            break;
+        case TXG_FAULT_SPIKE: /* up above both neighbours, or down below both */
+            assert_int_equal(xm->kind, TX_KIND_CUMULATIVE);
+            assert_true(v[0] <= v[2]);
+            assert_true((v[1] > v[2] && v[1] - v[0] > 10 * (v[2] - v[0])) ||
+                        (v[1] < v[0] && v[1] <= 0.1 * v[0] + 0.01));
+            break;
+        case TXG_FAULT_IMPLAUSIBLE:
+            if (xm->kind == TX_KIND_INTERVAL) {
+                assert_true(v[1] > 0);
+                assert_true(hundredths(v[1]) % 1000 == 0);
+            } else {
+                assert_true(v[1] - v[0] > 100 * (v[2] - v[1]));
+            }
+            break;
+        case TXG_FAULT_STUCK:
+            assert_true(xm->carrier == TX_CARRIER_ELECTRICITY && xm->interval_minutes <= 30);
+            assert_true(x->count >= 2 * 1440 / xm->interval_minutes &&
+                        x->count <= 3 * 1440 / xm->interval_minutes);
+            for (size_t j = 1; j <= x->count; j++)
+                assert_true(v[j] == v[0]);
+            assert_true(v[x->count + 1] > v[0]);
+            break;
+        case TXG_FAULT_MULTIPLIER:
+            e = event_of(c, xm->id, TX_EVENT_MULTIPLIER);
+            assert_non_null(e);
+            assert_int_equal(e->t, slot_time(xm, x->slot)); /* on the grid */
+            assert_true(e->new_multiplier == 2 * xm->multiplier);
+            assert_true(isnan(e->old_reading) && isnan(e->new_reading));
+            break;
+        case TXG_FAULT_NEGATIVE: /* down to a fifth, and rising from there */
+            assert_true(v[1] < 0.25 * v[0]);
+            assert_true(v[2] >= v[1]);
             break;
         default:
             for (size_t j = 1; j <= x->count; j++)
@@ -603,6 +889,13 @@ static void test_faults(void **state)
     assert_int_equal(kinds[TXG_FAULT_REPLACEMENT], 1);
     assert_true(kinds[TXG_FAULT_DUPLICATE] >= 2);
     assert_true(kinds[TXG_FAULT_ESTIMATED] >= 3);
+    assert_int_equal(kinds[TXG_FAULT_SPIKE], 2);
+    assert_int_equal(kinds[TXG_FAULT_IMPLAUSIBLE], 2);
+    assert_int_equal(kinds[TXG_FAULT_STUCK], 1);
+    assert_int_equal(kinds[TXG_FAULT_MULTIPLIER], 1);
+    assert_int_equal(kinds[TXG_FAULT_NEGATIVE], 1);
+    for (int k = TXG_FAULT_ALIGNED; k <= TXG_FAULT_BACKFILL; k++)
+        assert_true(kinds[k] >= 1);
     txg_city_free(c);
 
     /* without faults: full coverage, no events, no fault list */
@@ -616,7 +909,9 @@ static void test_faults(void **state)
         txg_truth t;
         assert_int_equal(txg_meter_truth(c, m, 2025, &t), TX_OK);
         assert_true(t.coverage == 1.0);
-        assert_int_equal(t.gaps + t.rollovers + t.replacements, 0);
+        assert_int_equal(t.gaps + t.rollovers + t.replacements + t.spikes + t.implausible +
+                             t.stuck_intervals + t.negatives + t.multiplier_changes,
+                         0);
     }
     txg_city_free(c);
 }
@@ -735,6 +1030,204 @@ static int rm_entry(const char *path, const struct stat *sb, int flag, struct FT
     return remove(path);
 }
 
+/* truth/rejects_expected.csv as read back. */
+typedef struct {
+    char file[64];
+    uint64_t line;
+    char reason[32];
+    int matched;
+} exp_row;
+
+static exp_row *read_expected(const char *dir, size_t *n)
+{
+    char path[1024], line[4096];
+    snprintf(path, sizeof path, "%s/truth/rejects_expected.csv", dir);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        fail_msg("%s: %s", path, strerror(errno));
+    assert_non_null(fgets(line, sizeof line, f));
+    chomp(line);
+    assert_string_equal(line, "file,line,reason");
+    size_t cap = 64, k = 0;
+    exp_row *x = malloc(cap * sizeof *x);
+    while (fgets(line, sizeof line, f)) {
+        chomp(line);
+        char *fl[4];
+        assert_int_equal(split_csv(line, fl, 4), 3);
+        if (k == cap)
+            x = realloc(x, (cap *= 2) * sizeof *x);
+        assert_non_null(x);
+        snprintf(x[k].file, sizeof x[k].file, "%s", fl[0]);
+        x[k].line = strtoull(fl[1], NULL, 10);
+        snprintf(x[k].reason, sizeof x[k].reason, "%s", fl[2]);
+        x[k].matched = 0;
+        k++;
+    }
+    fclose(f);
+    *n = k;
+    return x;
+}
+
+/* The expected report row of file:line, or NULL. */
+static exp_row *expected_at(exp_row *x, size_t n, const char *file, uint64_t line)
+{
+    for (size_t k = 0; k < n; k++)
+        if (x[k].line == line && strcmp(x[k].file, file) == 0)
+            return &x[k];
+    return NULL;
+}
+
+static size_t count_expected(const exp_row *x, size_t n, const char *file)
+{
+    size_t c = 0;
+    for (size_t k = 0; k < n; k++)
+        c += strcmp(x[k].file, file) == 0;
+    return c;
+}
+
+static long meter_index(const tx_meter *mt, size_t nm, const char *id)
+{
+    for (size_t m = 0; m < nm; m++)
+        if (strcmp(mt[m].id, id) == 0)
+            return (long)m;
+    return -1;
+}
+
+/* A catalogue file's rows: listed rows hold what their reason says; returns the others'
+ * count, checking each with check(fields, nfields, index, arg) in order. */
+static size_t catalogue_rows(const char *dir, const char *name, exp_row *x, size_t nx,
+                             void (*check)(char **fl, int nfl, size_t k, void *arg), void *arg)
+{
+    char path[1024], line[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    assert_non_null(fgets(line, sizeof line, f));
+    uint64_t ln = 1;
+    size_t good = 0;
+    while (fgets(line, sizeof line, f)) {
+        ln++;
+        chomp(line);
+        char *fl[16];
+        int nfl = split_csv(line, fl, 16);
+        assert_true(nfl > 0);
+        exp_row *e = expected_at(x, nx, name, ln);
+        if (!e) {
+            check(fl, nfl, good++, arg);
+            continue;
+        }
+        e->matched = 1;
+        const char *r = e->reason;
+        if (strcmp(name, "enterprises.csv") == 0) {
+            if (strcmp(r, "BAD_USCC") == 0)
+                assert_false(tx_uscc_valid(fl[0], strlen(fl[0])));
+            else
+                assert_true(tx_uscc_valid(fl[0], strlen(fl[0])));
+            if (strcmp(r, "BAD_INDUSTRY") == 0)
+                assert_true(strcmp(fl[2], "9999") == 0 || strcmp(fl[2], "C4401") == 0);
+            if (strcmp(r, "BAD_DISTRICT") == 0)
+                assert_string_equal(fl[3], "990101");
+        } else if (strcmp(name, "meters.csv") == 0) {
+            if (strcmp(r, "BAD_UNIT") == 0) {
+                assert_string_equal(fl[2], "natural_gas");
+                assert_string_equal(fl[3], "kWh");
+            } else {
+                assert_string_equal(r, "UNKNOWN_ENTERPRISE");
+                assert_true(tx_uscc_valid(fl[1], strlen(fl[1])));
+            }
+        } else {
+            if (strcmp(r, "BAD_EVENT") == 0)
+                assert_string_equal(fl[2], "explode");
+            else
+                assert_string_equal(r, "UNKNOWN_METER");
+        }
+    }
+    fclose(f);
+    return good;
+}
+
+static void check_enterprise(char **fl, int nfl, size_t i, void *arg)
+{
+    const tx_enterprise *ent = arg;
+    assert_int_equal(nfl, 7);
+    assert_string_equal(fl[0], ent[i].id);
+    assert_string_equal(fl[1], ent[i].name);
+    assert_string_equal(fl[2] + (fl[2][0] == 'C'), ent[i].industry);
+    assert_string_equal(fl[6], ent[i].cluster);
+}
+
+static void check_meter(char **fl, int nfl, size_t m, void *arg)
+{
+    const tx_meter *mt = arg;
+    assert_int_equal(nfl, 9);
+    assert_string_equal(fl[0], mt[m].id);
+    assert_string_equal(fl[1], mt[m].enterprise_id);
+}
+
+static void check_event(char **fl, int nfl, size_t k, void *arg)
+{
+    const tx_event *ev = arg;
+    int64_t t, h;
+    assert_int_equal(nfl, 6);
+    assert_string_equal(fl[0], ev[k].meter_id);
+    assert_int_equal(parse_ts(fl[1], &t), 0);
+    assert_int_equal(t, ev[k].t);
+    if (ev[k].type == TX_EVENT_REPLACE) {
+        assert_string_equal(fl[2], "replace");
+        assert_int_equal(parse_h(fl[3], &h), 0);
+        assert_int_equal(h, hundredths(ev[k].old_reading));
+        assert_string_equal(fl[5], "");
+    } else {
+        assert_string_equal(fl[2], "multiplier");
+        assert_string_equal(fl[3], "");
+        assert_true(strtod(fl[5], NULL) == ev[k].new_multiplier);
+    }
+}
+
+/* A malformed reading row holds what its reason says. */
+static void check_bad_reading(const char *reason, char **fl, int nfl, int order,
+                              const tx_meter *mt, size_t nm)
+{
+    if (strcmp(reason, "TOO_FEW_FIELDS") == 0) {
+        assert_int_equal(nfl, 1);
+        return;
+    }
+    assert_int_equal(nfl, 4);
+    const char *id = fl[order ? 1 : 0], *ts = fl[order ? 0 : 1];
+    const char *val = fl[order ? 3 : 2], *qual = fl[order ? 2 : 3];
+    long m = meter_index(mt, nm, id);
+    int64_t t;
+    if (strcmp(reason, "UNKNOWN_METER") == 0) {
+        assert_true(m < 0);
+        return;
+    }
+    assert_true(m >= 0);
+    if (strcmp(reason, "BAD_TIMESTAMP") == 0)
+        assert_non_null(strstr(ts, "-02-30T"));
+    else if (strcmp(reason, "BEFORE_EPOCH") == 0)
+        assert_memory_equal(ts, "1999-12-31", 10);
+    else
+        assert_true(parse_ts(ts, &t) >= 0);
+    if (strcmp(reason, "BAD_NUMBER") == 0)
+        assert_true(strcmp(val, "12,5") == 0 || strcmp(val, "1.2.3") == 0);
+    else if (strcmp(reason, "NOT_FINITE") == 0)
+        assert_string_equal(val, "1e999");
+    else if (strcmp(reason, "MISSING_FIELD") == 0)
+        assert_string_equal(val, "");
+    else if (strcmp(reason, "NEGATIVE_INTERVAL") == 0 || strcmp(reason, "BAD_VALUE") == 0) {
+        assert_true(val[0] == '-');
+        assert_int_equal(mt[m].kind, strcmp(reason, "BAD_VALUE") == 0 ? TX_KIND_CUMULATIVE
+                                                                       : TX_KIND_INTERVAL);
+    } else if (strcmp(reason, "BAD_QUALITY") == 0)
+        assert_string_equal(qual, "7");
+    else if (strcmp(reason, "OFF_GRID") == 0) {
+        int64_t per = mt[m].interval_minutes * INT64_C(60);
+        int64_t off = ((t - TX_EPOCH_UNIX) % per + per) % per;
+        assert_true(off > 60 && per - off > 60);
+    } else if (strcmp(reason, "BAD_TIMESTAMP") != 0 && strcmp(reason, "BEFORE_EPOCH") != 0)
+        fail_msg("unexpected reason %s", reason);
+}
+
 static void test_write_csv(void **state)
 {
     (void)state;
@@ -744,22 +1237,23 @@ static void test_write_csv(void **state)
     tx_err err = {0};
     if (txg_write_csv(c, dir, 1, NULL, NULL, &err))
         fail_msg("txg_write_csv: %s", err.msg);
-    size_t ne, nm, nf, nev, nd, nx;
+    size_t ne, nm, nf, nev, nd, nx, nexp;
     const tx_enterprise *ent = txg_enterprises(c, &ne);
     const tx_meter *mt = txg_meters(c, &nm);
     txg_financials(c, &nf);
     const tx_event *ev = txg_events(c, &nev);
     txg_deflators(c, &nd);
     const txg_fault *fx = txg_faults(c, &nx);
+    exp_row *exp = read_expected(dir, &nexp);
 
     assert_int_equal(count_rows(dir, "enterprises.csv",
                                 "enterprise_id,name,industry_code,district_code,land_area_mu,"
                                 "above_scale,cluster"),
-                     ne);
+                     ne + count_expected(exp, nexp, "enterprises.csv"));
     assert_int_equal(count_rows(dir, "meters.csv",
                                 "meter_id,enterprise_id,carrier,unit,kind,multiplier,"
                                 "register_digits,interval_minutes,capacity"),
-                     nm);
+                     nm + count_expected(exp, nexp, "meters.csv"));
     assert_int_equal(count_rows(dir, "financials.csv",
                                 "enterprise_id,period,value_added,revenue,tax,rd_expense,"
                                 "employees,pollutant_t"),
@@ -767,55 +1261,34 @@ static void test_write_csv(void **state)
     assert_int_equal(count_rows(dir, "meter_events.csv",
                                 "meter_id,timestamp,event,old_reading,new_reading,"
                                 "new_multiplier"),
-                     nev);
+                     nev + count_expected(exp, nexp, "meter_events.csv"));
     assert_int_equal(count_rows(dir, "deflators.csv", "industry_division,year,price_index"), nd);
     assert_int_equal(count_rows(dir, "truth/meter_totals.csv",
-                                "meter_id,year,total,coverage,unit,rollovers,gaps,replacements"),
+                                "meter_id,year,total,coverage,unit,rollovers,gaps,replacements,"
+                                "spikes,implausible,stuck_intervals,negatives,"
+                                "multiplier_changes"),
                      2 * nm);
     assert_int_equal(count_rows(dir, "truth/faults.csv", NULL), nx);
 
-    /* enterprises.csv: quoted names come back intact */
-    char path[1024], line[4096];
-    char *fl[16];
-    snprintf(path, sizeof path, "%s/enterprises.csv", dir);
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    assert_non_null(fgets(line, sizeof line, f));
-    for (size_t i = 0; i < ne; i++) {
-        assert_non_null(fgets(line, sizeof line, f));
-        chomp(line);
-        assert_int_equal(split_csv(line, fl, 16), 7);
-        assert_string_equal(fl[0], ent[i].id);
-        assert_string_equal(fl[1], ent[i].name);
-        assert_string_equal(fl[2] + (fl[2][0] == 'C'), ent[i].industry);
-        assert_string_equal(fl[6], ent[i].cluster);
-    }
-    fclose(f);
-
-    /* meter_events.csv: the event as listed */
-    snprintf(path, sizeof path, "%s/meter_events.csv", dir);
-    f = fopen(path, "rb");
-    assert_non_null(f);
-    assert_non_null(fgets(line, sizeof line, f));
-    assert_non_null(fgets(line, sizeof line, f));
-    chomp(line);
-    fclose(f);
-    assert_int_equal(split_csv(line, fl, 16), 6);
-    int64_t t, h;
-    assert_string_equal(fl[0], ev[0].meter_id);
-    assert_int_equal(parse_ts(fl[1], &t), 0);
-    assert_int_equal(t, ev[0].t);
-    assert_string_equal(fl[2], "replace");
-    assert_int_equal(parse_h(fl[3], &h), 0);
-    assert_int_equal(h, hundredths(ev[0].old_reading));
-    assert_string_equal(fl[5], "");
+    /* catalogue files: the listed rows are bad as said, the others are the city's, in
+     * order (quoted names come back intact) */
+    assert_int_equal(catalogue_rows(dir, "enterprises.csv", exp, nexp, check_enterprise,
+                                    (void *)ent),
+                     ne);
+    assert_int_equal(catalogue_rows(dir, "meters.csv", exp, nexp, check_meter, (void *)mt), nm);
+    assert_int_equal(catalogue_rows(dir, "meter_events.csv", exp, nexp, check_event, (void *)ev),
+                     nev);
+    assert_int_equal(count_expected(exp, nexp, "enterprises.csv"), 4);
+    assert_int_equal(count_expected(exp, nexp, "meters.csv"), 2);
+    assert_int_equal(count_expected(exp, nexp, "meter_events.csv"), 2);
 
     /* readings: every row is the series value at its slot, each instant once except the
-     * listed duplicates, and every reading of the series is there */
+     * listed duplicates and conflicts, and every reading of the series is there; every
+     * listed row holds what its reason says */
     double **ser = calloc(nm, sizeof *ser);
-    uint8_t **seen = calloc(nm, sizeof *seen);
+    uint8_t **seen = calloc(nm, sizeof *seen), **wrong = calloc(nm, sizeof *wrong);
     int64_t *base = calloc(nm, sizeof *base), *top = calloc(nm, sizeof *top);
-    size_t expected = 0, dups_listed = 0;
+    size_t expected = 0, listed[TXG_FAULT_KINDS] = {0};
     for (size_t m = 0; m < nm; m++) {
         int64_t f0, l0, f1;
         txg_year_slots(c, m, 2020, &f0, &l0);
@@ -824,75 +1297,163 @@ static void test_write_csv(void **state)
         size_t n = (size_t)(top[m] - f0 + 1);
         ser[m] = malloc(n * sizeof *ser[m]);
         seen[m] = calloc(n, 1);
+        wrong[m] = calloc(n, 1);
         assert_int_equal(txg_meter_series(c, m, f0, n, ser[m], NULL), TX_OK);
         for (size_t k = 0; k < n; k++)
             expected += !isnan(ser[m][k]);
     }
     for (size_t k = 0; k < nx; k++)
-        dups_listed += fx[k].kind == TXG_FAULT_DUPLICATE ? fx[k].count : 0;
-    size_t rows = 0, dups = 0, files = 0, forms[3] = {0};
+        listed[fx[k].kind] += fx[k].count;
+    /* the day files, then the back-fill files (which sort after them) */
+    char (*names)[64] = calloc(800 + nx, sizeof *names);
+    size_t nnames = 0;
     for (int year = 2020; year <= 2025; year += 5)
         for (int64_t day = 0; day <= 365 + (year % 4 == 0); day++) {
             int y, mo, d, hh, mi, se;
             tx_unix_to_local(tx_local_to_unix(year, 1, 1, 0, 0, 0) + day * 86400, &y, &mo, &d,
                              &hh, &mi, &se);
-            snprintf(path, sizeof path, "%s/readings/%04d-%02d-%02d.csv", dir, y, mo, d);
-            f = fopen(path, "rb");
-            if (!f)
-                fail_msg("%s: %s", path, strerror(errno));
-            files++;
-            assert_non_null(fgets(line, sizeof line, f));
-            chomp(line);
-            int order = strcmp(line, "meter_id,timestamp,value,quality") == 0   ? 0
-                        : strcmp(line, "timestamp,meter_id,quality,value") == 0 ? 1
-                                                                               : -1;
-            assert_true(order >= 0);
-            size_t m = 0;
-            while (fgets(line, sizeof line, f)) {
-                chomp(line);
-                assert_int_equal(split_csv(line, fl, 8), 4);
-                const char *id = fl[order ? 1 : 0], *ts = fl[order ? 0 : 1];
-                const char *val = fl[order ? 3 : 2], *qual = fl[order ? 2 : 3];
-                if (strcmp(mt[m].id, id) != 0)
-                    for (m = 0; m < nm && strcmp(mt[m].id, id) != 0; m++)
-                        ;
-                assert_true(m < nm);
-                int form = parse_ts(ts, &t);
-                assert_true(form >= 0);
-                forms[form]++;
-                int64_t per = mt[m].interval_minutes * INT64_C(60);
-                assert_int_equal((t - TX_EPOCH_UNIX) % per, 0);
-                int64_t slot = (t - TX_EPOCH_UNIX) / per;
-                assert_true(slot >= base[m] && slot <= top[m]);
-                size_t at = (size_t)(slot - base[m]);
-                if (parse_h(val, &h))
-                    fail_msg("%s: value '%s' without two decimals", path, val);
-                if (h != hundredths(ser[m][at]))
-                    fail_msg("%s %s: %s, series %.2f", path, id, val, ser[m][at]);
-                assert_true(strcmp(qual, "0") == 0 || strcmp(qual, "1") == 0);
-                int ly, lmo, ld;
-                tx_unix_to_local(t, &ly, &lmo, &ld, &hh, &mi, &se);
-                if (seen[m][at]) /* repeated in a later file */
-                    dups++;
-                else /* the file of the local day holds the instant */
-                    assert_true(ly == y && lmo == mo && ld == d);
-                seen[m][at] = 1;
-                rows++;
-            }
-            fclose(f);
+            snprintf(names[nnames++], 64, "readings/%04d-%02d-%02d.csv", y, mo, d);
         }
-    assert_int_equal(files, 2 + 366 + 365);
-    assert_int_equal(dups, dups_listed);
+    assert_int_equal(nnames, 2 + 366 + 365);
+    for (size_t k = 0; k < nx; k++) {
+        if (fx[k].kind != TXG_FAULT_BACKFILL)
+            continue;
+        int y, mo, d, hh, mi, se;
+        tx_unix_to_local(slot_time(&mt[fx[k].meter], fx[k].slot), &y, &mo, &d, &hh, &mi, &se);
+        snprintf(names[nnames++], 64, "readings/zz-backfill-%04d-%02d-%02d.csv", y, mo, d);
+    }
+    size_t rows = 0, dups = 0, conflicts = 0, wrong_rows = 0, aligned = 0, backfilled = 0;
+    size_t forms[3] = {0}, reasons = 0;
+    char path[1024], line[4096], *fl[16];
+    int64_t t, h;
+    for (size_t fi = 0; fi < nnames; fi++) {
+        const char *name = names[fi];
+        int back = strstr(name, "zz-backfill") != NULL;
+        snprintf(path, sizeof path, "%s/%s", dir, name);
+        FILE *f = fopen(path, "rb");
+        if (!f)
+            fail_msg("%s: %s", path, strerror(errno));
+        int fy, fmo, fd; /* the file's local day */
+        assert_int_equal(sscanf(name + strlen(name) - 14, "%4d-%2d-%2d.csv", &fy, &fmo, &fd), 3);
+        assert_non_null(fgets(line, sizeof line, f));
+        chomp(line);
+        int order = strcmp(line, "meter_id,timestamp,value,quality") == 0   ? 0
+                    : strcmp(line, "timestamp,meter_id,quality,value") == 0 ? 1
+                                                                           : -1;
+        assert_true(order >= 0);
+        uint64_t ln = 1;
+        long m = 0;
+        while (fgets(line, sizeof line, f)) {
+            ln++;
+            chomp(line);
+            int nfl = split_csv(line, fl, 8);
+            exp_row *e = expected_at(exp, nexp, name, ln);
+            int is_aligned = e && strcmp(e->reason, "ALIGNED") == 0;
+            int is_conflict = e && strcmp(e->reason, "CONFLICT") == 0;
+            if (e)
+                e->matched = 1;
+            if (e && !is_aligned && !is_conflict) {
+                check_bad_reading(e->reason, fl, nfl, order, mt, nm);
+                reasons++;
+                continue;
+            }
+            assert_int_equal(nfl, 4);
+            const char *id = fl[order ? 1 : 0], *ts = fl[order ? 0 : 1];
+            const char *val = fl[order ? 3 : 2], *qual = fl[order ? 2 : 3];
+            if (strcmp(mt[m].id, id) != 0)
+                m = meter_index(mt, nm, id);
+            assert_true(m >= 0);
+            int form = parse_ts(ts, &t);
+            assert_true(form >= 0);
+            forms[form]++;
+            int64_t per = mt[m].interval_minutes * INT64_C(60);
+            int64_t off = (t - TX_EPOCH_UNIX) % per;
+            if (is_aligned) { /* a real reading, stamped a little late */
+                assert_true(off >= 5 && off <= 59);
+                t -= off;
+                aligned++;
+            } else {
+                assert_int_equal(off, 0);
+            }
+            int64_t slot = (t - TX_EPOCH_UNIX) / per;
+            assert_true(slot >= base[m] && slot <= top[m]);
+            size_t at = (size_t)(slot - base[m]);
+            if (parse_h(val, &h))
+                fail_msg("%s %s: value '%s' without two decimals", name, id, val);
+            assert_true(strcmp(qual, "0") == 0 || strcmp(qual, "1") == 0);
+            int ly, lmo, ld, hh, mi, se;
+            tx_unix_to_local(t, &ly, &lmo, &ld, &hh, &mi, &se);
+            if (h != hundredths(ser[m][at])) {
+                /* the wrong row of a conflict: in the file of the day before the instant's */
+                const txg_fault *cf = NULL;
+                for (size_t k = 0; k < nx; k++)
+                    if (fx[k].kind == TXG_FAULT_CONFLICT && fx[k].meter == (size_t)m &&
+                        fx[k].slot == slot)
+                        cf = &fx[k];
+                if (!cf)
+                    fail_msg("%s %s: %s, series %.2f", name, id, val, ser[m][at]);
+                assert_false(seen[m][at]);
+                assert_int_equal(tx_local_to_unix(fy, fmo, fd, 0, 0, 0) + 86400,
+                                 tx_local_to_unix(ly, lmo, ld, 0, 0, 0));
+                wrong[m][at] = 1;
+                wrong_rows++;
+                continue;
+            }
+            if (is_conflict) { /* the real value, after a wrong one in an earlier file */
+                assert_true(wrong[m][at]);
+                conflicts++;
+            }
+            if (seen[m][at]) { /* repeated in a later file */
+                dups++;
+            } else { /* the file of the local day holds the instant */
+                assert_true(ly == fy && lmo == fmo && ld == fd);
+                backfilled += back;
+            }
+            seen[m][at] = 1;
+            rows++;
+        }
+        fclose(f);
+    }
+    for (size_t k = 0; k < nexp; k++)
+        if (!exp[k].matched)
+            fail_msg("%s:%llu %s: no such row", exp[k].file, (unsigned long long)exp[k].line,
+                     exp[k].reason);
+    for (size_t m = 0; m < nm; m++)
+        for (size_t k = 0; k < (size_t)(top[m] - base[m] + 1); k++)
+            assert_true(seen[m][k] == !isnan(ser[m][k]));
+    assert_int_equal(dups, listed[TXG_FAULT_DUPLICATE]);
     assert_int_equal(rows, expected + dups);
+    assert_int_equal(conflicts, listed[TXG_FAULT_CONFLICT]);
+    assert_int_equal(wrong_rows, listed[TXG_FAULT_CONFLICT]);
+    assert_int_equal(aligned, listed[TXG_FAULT_ALIGNED]);
+    assert_int_equal(backfilled, listed[TXG_FAULT_BACKFILL]);
+    assert_int_equal(reasons + listed[TXG_FAULT_CONFLICT] + listed[TXG_FAULT_ALIGNED] + 8, nexp);
+    /* every reading reject reason occurs */
+    static const char *const all[] = {"UNKNOWN_METER", "BAD_TIMESTAMP", "BAD_NUMBER",
+                                      "NOT_FINITE",    "NEGATIVE_INTERVAL", "BAD_VALUE",
+                                      "BAD_QUALITY",   "MISSING_FIELD", "TOO_FEW_FIELDS",
+                                      "BEFORE_EPOCH",  "OFF_GRID"};
+    for (size_t r = 0; r < sizeof all / sizeof all[0]; r++) {
+        int found = 0;
+        for (size_t k = 0; k < nexp; k++)
+            found |= strncmp(exp[k].file, "readings/", 9) == 0 &&
+                     strcmp(exp[k].reason, all[r]) == 0;
+        if (!found)
+            fail_msg("no %s row in readings/", all[r]);
+    }
     assert_true(forms[0] > rows / 2 && forms[1] > rows / 20 && forms[2] > rows / 50);
     for (size_t m = 0; m < nm; m++) {
         free(ser[m]);
         free(seen[m]);
+        free(wrong[m]);
     }
     free(ser);
     free(seen);
+    free(wrong);
     free(base);
     free(top);
+    free(names);
+    free(exp);
     txg_city_free(c);
 }
 
@@ -943,6 +1504,28 @@ static void test_write_csv_adjacent(void **state)
     for (size_t m = 0; m < nm; m++)
         assert_int_equal(midnight[m], 1);
     free(midnight);
+
+    /* without readings, the expected rejects are the catalogue's */
+    const char *dir3 = TX_BINARY_DIR "/test_gen.work3";
+    nftw(dir3, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    if (txg_write_csv(c, dir3, 0, NULL, NULL, &err))
+        fail_msg("txg_write_csv: %s", err.msg);
+    size_t nexp;
+    exp_row *exp = read_expected(dir3, &nexp);
+    assert_int_equal(nexp, 8);
+    for (size_t k = 0; k < nexp; k++)
+        assert_true(strncmp(exp[k].file, "readings/", 9) != 0);
+    free(exp);
+    txg_city_free(c);
+
+    /* without faults, nothing to reject */
+    c = city(main_seed, 3, 1, 2024, 2025, 0);
+    nftw(dir3, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    if (txg_write_csv(c, dir3, 0, NULL, NULL, &err))
+        fail_msg("txg_write_csv: %s", err.msg);
+    exp = read_expected(dir3, &nexp);
+    assert_int_equal(nexp, 0);
+    free(exp);
     txg_city_free(c);
 }
 
@@ -959,6 +1542,7 @@ int main(void)
         cmocka_unit_test(test_random_access),
         cmocka_unit_test(test_catalogue),
         cmocka_unit_test(test_truth_recomputed),
+        cmocka_unit_test(test_thresholds),
         cmocka_unit_test(test_series_quantised),
         cmocka_unit_test(test_faults),
         cmocka_unit_test(test_write_csv),

@@ -48,6 +48,14 @@ void fuzz_check_row(const tx_csv_row *row);
  * string. */
 void fuzz_check_reason(int reason, const char *detail);
 
+/* The reason a row parser must give for its required columns which[0..n) (in that order):
+ * TX_REJECT_TOO_FEW_FIELDS for the first one past the row's end, TX_REJECT_MISSING_FIELD
+ * for the first one holding only blanks, else TX_INPUT_OK. fuzz_check_required checks a
+ * parser's reason against it. */
+int fuzz_required_reason(const tx_csv_row *row, const int *col, const int *which, size_t n);
+void fuzz_check_required(int reason, const tx_csv_row *row, const int *col, const int *which,
+                         size_t n);
+
 /* Field without surrounding spaces and tabs. */
 tx_field fuzz_trim(tx_field f);
 

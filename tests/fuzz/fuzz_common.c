@@ -111,6 +111,29 @@ void fuzz_check_reason(int reason, const char *detail)
         fuzz_touch(detail, strlen(detail));
 }
 
+int fuzz_required_reason(const tx_csv_row *row, const int *col, const int *which, size_t n)
+{
+    for (size_t k = 0; k < n; k++) {
+        const int c = col[which[k]];
+        if (c < 0 || (size_t)c >= row->nfields)
+            return TX_REJECT_TOO_FEW_FIELDS;
+        if (fuzz_trim(row->fields[c]).len == 0)
+            return TX_REJECT_MISSING_FIELD;
+    }
+    return TX_INPUT_OK;
+}
+
+void fuzz_check_required(int reason, const tx_csv_row *row, const int *col, const int *which,
+                         size_t n)
+{
+    const int want = fuzz_required_reason(row, col, which, n);
+    if (want != TX_INPUT_OK)
+        FUZZ_CHECK(reason == want, "too few fields or missing field, first required column first");
+    else
+        FUZZ_CHECK(reason != TX_REJECT_TOO_FEW_FIELDS && reason != TX_REJECT_MISSING_FIELD,
+                   "no too-few or missing reason when every required field is there");
+}
+
 tx_field fuzz_trim(tx_field f)
 {
     while (f.len && (f.ptr[0] == ' ' || f.ptr[0] == '\t'))

@@ -85,7 +85,8 @@ typedef struct {
 /* A line end at i: "\n", "\r\n", or "\r" as the last byte, or the end of the input. */
 static int ref_line_end(const ref_reader *r, size_t i)
 {
-    return i == r->n || r->s[i] == '\n' || (r->s[i] == '\r' && (i + 1 == r->n || r->s[i + 1] == '\n'));
+    return i == r->n || r->s[i] == '\n' ||
+           (r->s[i] == '\r' && (i + 1 == r->n || r->s[i + 1] == '\n'));
 }
 
 /* 1 and *out filled, 0 at the end, -1 on a format error (*errline its line). */
@@ -199,7 +200,8 @@ static void compare_row(const tx_csv_row *got, const ref_row *want, const char *
     FUZZ_CHECK(memcmp(got->raw, input + want->raw_off, want->raw_len) == 0, "raw text");
     for (size_t i = 0; i < want->nf; i++) {
         FUZZ_CHECK(got->fields[i].len == want->f[i].n, "field length");
-        FUZZ_CHECK(want->f[i].n == 0 || memcmp(got->fields[i].ptr, want->f[i].p, want->f[i].n) == 0,
+        FUZZ_CHECK(want->f[i].n == 0 ||
+                       memcmp(got->fields[i].ptr, want->f[i].p, want->f[i].n) == 0,
                    "field bytes");
     }
 }

@@ -18,6 +18,8 @@ static void one_row(const tx_csv_row *row, const int *col, void *arg)
     memset(&d, 0xA5, sizeof d);
     const int reason = tx_input_deflator(row, col, &d, &detail);
     fuzz_check_reason(reason, detail);
+    static const int req[] = {0, 1, 2};
+    fuzz_check_required(reason, row, col, req, 3);
     if (reason != TX_INPUT_OK)
         return;
     FUZZ_CHECK(d.division >= 1 && d.division <= 99, "division 1..99");

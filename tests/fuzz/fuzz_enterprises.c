@@ -58,6 +58,9 @@ static void one_row(const tx_csv_row *row, const int *col, void *arg)
     const int rn = tx_input_enterprise(row, col, NULL, &without, &dn);
     fuzz_check_reason(rw, dw);
     fuzz_check_reason(rn, dn);
+    static const int req[] = {0, 1, 2, 3};
+    fuzz_check_required(rw, row, col, req, 4);
+    fuzz_check_required(rn, row, col, req, 4);
     if (rw == TX_INPUT_OK) {
         FUZZ_CHECK(rn == TX_INPUT_OK, "accepted with tables, accepted without");
         FUZZ_CHECK(memcmp(&with, &without, sizeof with) == 0,

@@ -21,6 +21,8 @@ static void one_row(const tx_csv_row *row, const int *col, void *arg)
     memset(&e, 0xA5, sizeof e);
     const int reason = tx_input_event(row, col, &e, &detail);
     fuzz_check_reason(reason, detail);
+    static const int req[] = {0, 1, 2};
+    fuzz_check_required(reason, row, col, req, 3);
     if (reason != TX_INPUT_OK)
         return;
     const size_t il = strnlen(e.meter_id, sizeof e.meter_id);

@@ -31,6 +31,8 @@ static void one_row(const tx_csv_row *row, const int *col, void *arg)
     memset(&f, 0xA5, sizeof f);
     const int reason = tx_input_financial(row, col, &f, &detail);
     fuzz_check_reason(reason, detail);
+    static const int req[] = {0, 1, 2};
+    fuzz_check_required(reason, row, col, req, 3);
     if (reason != TX_INPUT_OK)
         return;
     FUZZ_CHECK(strnlen(f.enterprise_id, sizeof f.enterprise_id) == TX_USCC_LEN &&

@@ -20,6 +20,8 @@ static void one_row(const tx_csv_row *row, const int *col, void *arg)
     memset(&m, 0xA5, sizeof m);
     const int reason = tx_input_meter(row, col, &m, &detail);
     fuzz_check_reason(reason, detail);
+    static const int req[] = {0, 1, 2, 3, 4, 7};
+    fuzz_check_required(reason, row, col, req, 6);
     if (reason != TX_INPUT_OK)
         return;
     const size_t il = strnlen(m.id, sizeof m.id);
