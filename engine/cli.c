@@ -292,6 +292,13 @@ static int cmd_ingest(int argc, char **argv)
                    (unsigned long long)s.reasons[r], tx_reject_message(r));
     if (s.rejects_path[0])
         printf("report: %s\n", s.rejects_path);
+    if (s.files_failed) {
+        fprintf(stderr,
+                "tanxiao ingest: error: %llu reading file(s) could not be read and were skipped "
+                "whole (the rest is stored); first: %s\n",
+                (unsigned long long)s.files_failed, s.first_failure);
+        return 3;
+    }
     return 0;
 }
 
@@ -508,7 +515,8 @@ static const char main_help[] =
     "  version           print the version\n"
     "\n"
     "'tanxiao COMMAND --help' explains every option of a command.\n"
-    "Exit status: 0 success, 1 the command failed (reason on stderr), 2 usage error.\n";
+    "Exit status: 0 success, 1 the command failed (reason on stderr), 2 usage error,\n"
+    "3 ingest finished but skipped reading files it could not read (named on stderr).\n";
 
 int main(int argc, char **argv)
 {

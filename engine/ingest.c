@@ -644,9 +644,24 @@ int tx_ingest(const tx_ingest_params *p, tx_ingest_summary *s, tx_err *err)
         for (size_t i = 0; !rc && i < nfiles; i++) {
             char path[1400];
             snprintf(path, sizeof path, "%s/readings/%s", p->dataset_dir, files[i]);
+            size_t before = bt.n;
+            tx_err ferr = {0};
             rc = read_readings_file(path, st, (int64_t)tables.align_tolerance_s, &bt, &rj, s,
-                                    err);
+                                    &ferr);
             s->files++;
+            if (rc && rc != TX_ENOMEM) {
+                /* A file that cannot be read (header, encoding, truncation) is skipped whole:
+                 * none of its rows is stored, the others go on, and the report and the
+                 * summary name it. */
+                bt.n = before;
+                s->files_failed++;
+                if (!s->first_failure[0])
+                    memcpy(s->first_failure, ferr.msg, sizeof s->first_failure);
+                fprintf(stderr, "tanxiao: error: %s (file skipped)\n", ferr.msg);
+                rc = report(&rj, path, 0, TX_REJECT_UNREADABLE_FILE, ferr.msg, NULL, err);
+            } else if (rc) {
+                tx_err_set(err, rc, "%s", ferr.msg);
+            }
             /* Close the batch when it is full, or when file indexes would overflow. */
             if (!rc && (bt.n >= INGEST_BATCH_READINGS || bt.nfiles == UINT16_MAX))
                 rc = flush_batch(st, &bt, &rj, s, err);

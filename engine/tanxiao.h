@@ -197,7 +197,8 @@ typedef void (*tx_progress_fn)(const char *what, uint64_t done, uint64_t total, 
     X(BAD_EVENT, "bad meter event")                                                        \
     X(DUPLICATE_ID, "duplicate id in the file")                                            \
     X(TOO_LONG, "text too long")                                                           \
-    X(TOO_FEW_FIELDS, "too few fields")
+    X(TOO_FEW_FIELDS, "too few fields")                                                    \
+    X(UNREADABLE_FILE, "file cannot be read (header, encoding or truncation): skipped whole")
 
 typedef enum {
 #define TX_REJECT_ENUM_(name, msg) TX_REJECT_##name,
@@ -220,6 +221,8 @@ extern const tx_ingest_params TX_INGEST_PARAMS_DEFAULT;
 
 typedef struct {
     uint64_t files;           /* reading files read */
+    uint64_t files_failed;    /* reading files that could not be read: skipped whole */
+    char first_failure[768];  /* the first such file's error */
     uint64_t rows;            /* reading rows seen */
     uint64_t stored;          /* readings newly stored */
     uint64_t duplicates;      /* identical readings dropped */

@@ -216,16 +216,42 @@ static void test_ingest_dataset(void **state)
 static void test_ingest_unreadable(void **state)
 {
     (void)state;
-    /* A readings file with a wrong header stops ingest with an error naming the file. */
+    /* Files that cannot be read (a wrong header, a truncated last record, binary bytes) are
+     * skipped whole and named; the good file beside them is stored. */
     write_file("readings/2025-01-03.csv", "meter,time,val\nEL1,2025-01-03T00:00:00+08:00,1\n");
+    write_file("readings/2025-01-04.csv",
+               "meter_id,timestamp,value\nEL1,2025-01-04T00:00:00+08:00,200.00\nEL1,2025-01-04T00:15");
+    write_file("readings/2025-01-05.csv", "meter_id,timestamp,value\nEL1,\x01\x02\xff\xfe,1\n");
+    write_file("readings/2025-01-06.csv",
+               "meter_id,timestamp,value\nEL1,2025-01-06T00:00:00+08:00,300.00\n");
     tx_ingest_params p = TX_INGEST_PARAMS_DEFAULT;
     p.dataset_dir = DIR;
     p.store_path = STORE;
     tx_ingest_summary s;
     tx_err err = {0};
-    assert_int_not_equal(tx_ingest(&p, &s, &err), 0);
-    assert_non_null(strstr(err.msg, "2025-01-03.csv"));
+    assert_int_equal(tx_ingest(&p, &s, &err), 0);
+    assert_int_equal(s.files_failed, 3);
+    assert_non_null(strstr(s.first_failure, "2025-01-03.csv"));
+    assert_int_equal(s.reasons[TX_REJECT_UNREADABLE_FILE], 3);
+    assert_true(report_has("2025-01-04.csv\",0,UNREADABLE_FILE"));
+    assert_true(report_has("2025-01-05.csv\",0,UNREADABLE_FILE"));
+    assert_int_equal(s.stored, 1); /* 2025-01-06 */
+    tx_store *st = NULL;
+    assert_int_equal(tx_store_open(STORE, 0, 3, &st, &err), 0);
+    size_t nm;
+    const tx_meter *m = tx_store_meters(st, &nm);
+    long el = tx_store_find_meter(st, "EL1");
+    double v;
+    uint8_t q;
+    read_cell(st, 15, m[el].row, tx_local_to_unix(2025, 1, 6, 0, 0, 0), &v, &q);
+    assert_float_equal(v, 300.0, 0);
+    read_cell(st, 15, m[el].row, tx_local_to_unix(2025, 1, 4, 0, 0, 0), &v, &q);
+    assert_true(isnan(v)); /* the truncated file's good-looking first row is not stored */
+    assert_int_equal(tx_store_close(st, &err), 0);
     unlink(DIR "/readings/2025-01-03.csv");
+    unlink(DIR "/readings/2025-01-04.csv");
+    unlink(DIR "/readings/2025-01-05.csv");
+    unlink(DIR "/readings/2025-01-06.csv");
     /* The store is intact: a new ingest still finds everything stored. */
     assert_int_equal(tx_ingest(&p, &s, &err), 0);
     assert_int_equal(s.stored, 0);
