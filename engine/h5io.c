@@ -354,9 +354,12 @@ static hsize_t column_chunk(size_t n, size_t elem_size)
 
 /* Creates (replacing) and writes a 1-D extendable column; on failure removes what it made,
  * so a column is either complete or absent. */
-static int write_1d(hid_t loc, const char *name, hid_t ftype, hid_t mtype, const void *data,
-                    size_t n, int level, const char *units, const char *long_name,
-                    tx_err *err)
+/* Creates (replacing) a chunked, shuffled, zstd-compressed dataset of rank 1 or 2 with
+ * every dimension unlimited, writes data and the units and long_name attributes. A
+ * dataset whose write fails is removed, so nothing half-written stays under its name. */
+static int write_dataset(hid_t loc, const char *name, hid_t ftype, hid_t mtype,
+                         const void *data, int rank, const hsize_t *dims, const hsize_t *chunk,
+                         int level, const char *units, const char *long_name, tx_err *err)
 {
     int rc = TX_OK, created = 0;
     hid_t space = -1, dcpl = -1, dset = -1;
@@ -365,16 +368,16 @@ static int write_1d(hid_t loc, const char *name, hid_t ftype, hid_t mtype, const
         return e;
     if (e && H5Ldelete(loc, name, H5P_DEFAULT) < 0)
         return h5_fail(err, "cannot replace '%s'", name);
-    size_t elem = H5Tget_size(mtype);
-    if (elem == 0)
-        return h5_fail(err, "column '%s': invalid memory type", name);
-    hsize_t dim = n, maxdim = H5S_UNLIMITED, chunk = column_chunk(n, elem);
-    space = H5Screate_simple(1, &dim, &maxdim);
+    const hsize_t maxdims[2] = {H5S_UNLIMITED, H5S_UNLIMITED};
+    hsize_t total = 1;
+    for (int k = 0; k < rank; k++)
+        total *= dims[k];
+    space = H5Screate_simple(rank, dims, maxdims);
     if (space < 0) {
-        rc = h5_fail(err, "cannot create a dataspace of %zu elements", n);
+        rc = h5_fail(err, "cannot create the dataspace of '%s'", name);
         goto done;
     }
-    dcpl = tx_h5_dcpl(1, &chunk, level, -1, NULL, err);
+    dcpl = tx_h5_dcpl(rank, chunk, level, -1, NULL, err);
     if (dcpl < 0) {
         rc = (int)dcpl;
         goto done;
@@ -385,7 +388,7 @@ static int write_1d(hid_t loc, const char *name, hid_t ftype, hid_t mtype, const
         goto done;
     }
     created = 1;
-    if (n > 0 && H5Dwrite(dset, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0) {
+    if (total > 0 && H5Dwrite(dset, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0) {
         rc = h5_fail(err, "cannot write dataset '%s'", name);
         goto done;
     }
@@ -404,6 +407,18 @@ done:
     return rc;
 }
 
+static int write_1d(hid_t loc, const char *name, hid_t ftype, hid_t mtype, const void *data,
+                    size_t n, int level, const char *units, const char *long_name,
+                    tx_err *err)
+{
+    size_t elem = H5Tget_size(mtype);
+    if (elem == 0)
+        return h5_fail(err, "column '%s': invalid memory type", name);
+    hsize_t dim = n, chunk = column_chunk(n, elem);
+    return write_dataset(loc, name, ftype, mtype, data, 1, &dim, &chunk, level, units,
+                         long_name, err);
+}
+
 int tx_h5_write_matrix(hid_t loc, const char *name, hid_t mem_type, const void *data,
                        size_t rows, size_t cols, int level, const char *units,
                        const char *long_name, tx_err *err)
@@ -411,14 +426,7 @@ int tx_h5_write_matrix(hid_t loc, const char *name, hid_t mem_type, const void *
     if (!name || !units || !long_name || (rows * cols > 0 && !data))
         return tx_err_set(err, TX_EINVAL, "tx_h5_write_matrix: missing name, units, "
                                           "long_name or data");
-    int rc = TX_OK, created = 0;
-    hid_t ftype = -1, space = -1, dcpl = -1, dset = -1;
-    int e = link_exists(loc, name, err);
-    if (e < 0)
-        return e;
-    if (e && H5Ldelete(loc, name, H5P_DEFAULT) < 0)
-        return h5_fail(err, "cannot replace '%s'", name);
-    ftype = file_type_of(mem_type, err);
+    hid_t ftype = file_type_of(mem_type, err);
     if (ftype < 0)
         return (int)ftype;
     /* Whole rows per chunk, about 256 KiB: a reader takes an entity's series in one
@@ -426,40 +434,9 @@ int tx_h5_write_matrix(hid_t loc, const char *name, hid_t mem_type, const void *
     size_t elem = H5Tget_size(mem_type), per_row = (cols ? cols : 1) * elem;
     size_t crows = (256u << 10) / per_row;
     crows = crows < 1 ? 1 : crows > rows ? (rows ? rows : 1) : crows;
-    hsize_t dims[2] = {rows, cols}, maxdims[2] = {H5S_UNLIMITED, H5S_UNLIMITED};
-    hsize_t chunk[2] = {crows, cols ? cols : 1};
-    space = H5Screate_simple(2, dims, maxdims);
-    if (space < 0) {
-        rc = h5_fail(err, "cannot create a dataspace of %zu x %zu", rows, cols);
-        goto done;
-    }
-    dcpl = tx_h5_dcpl(2, chunk, level, -1, NULL, err);
-    if (dcpl < 0) {
-        rc = (int)dcpl;
-        goto done;
-    }
-    dset = H5Dcreate2(loc, name, ftype, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
-    if (dset < 0) {
-        rc = h5_fail(err, "cannot create dataset '%s'", name);
-        goto done;
-    }
-    created = 1;
-    if (rows * cols > 0 && H5Dwrite(dset, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0) {
-        rc = h5_fail(err, "cannot write dataset '%s'", name);
-        goto done;
-    }
-    rc = tx_h5_attr_string(dset, "units", units, err);
-    if (!rc)
-        rc = tx_h5_attr_string(dset, "long_name", long_name, err);
-done:
-    if (dset >= 0)
-        H5Dclose(dset);
-    if (rc && created)
-        H5Ldelete(loc, name, H5P_DEFAULT);
-    if (dcpl >= 0)
-        H5Pclose(dcpl);
-    if (space >= 0)
-        H5Sclose(space);
+    hsize_t dims[2] = {rows, cols}, chunk[2] = {crows, cols ? cols : 1};
+    int rc = write_dataset(loc, name, ftype, mem_type, data, 2, dims, chunk, level, units,
+                           long_name, err);
     H5Tclose(ftype);
     return rc;
 }

@@ -258,44 +258,78 @@ static int read_catalogue(const char *dir, const tx_input_columns *cols, int opt
     return TX_OK;
 }
 
+/* Store counts and upserts of the three catalogue tables, so one loop ingests them all. */
+static size_t count_enterprises(const tx_store *st)
+{
+    size_t n = 0;
+    tx_store_enterprises(st, &n);
+    return n;
+}
+
+static size_t count_meters(const tx_store *st)
+{
+    size_t n = 0;
+    tx_store_meters(st, &n);
+    return n;
+}
+
+static size_t count_events(const tx_store *st)
+{
+    size_t n = 0;
+    tx_store_events(st, &n);
+    return n;
+}
+
+static int put_enterprises(tx_store *st, const void *r, size_t n, size_t *ch, tx_err *err)
+{
+    return tx_store_put_enterprises(st, r, n, ch, err);
+}
+
+static int put_meters(tx_store *st, const void *r, size_t n, size_t *ch, tx_err *err)
+{
+    return tx_store_put_meters(st, r, n, ch, err);
+}
+
+static int put_events(tx_store *st, const void *r, size_t n, size_t *ch, tx_err *err)
+{
+    return tx_store_put_events(st, r, n, ch, err);
+}
+
+/* Enterprises first (meters name them), then meters (events name them), then events. */
 static int ingest_catalogue(const char *dir, tx_store *st, const tx_tables *tables, rejects *rj,
                             tx_ingest_summary *s, tx_err *err)
 {
-    void *recs = NULL;
-    size_t n = 0, before = 0, after = 0, changed = 0;
-    int rc = read_catalogue(dir, &tx_cols_enterprises, 0, sizeof(tx_enterprise), parse_enterprise,
+    struct {
+        const tx_input_columns *cols;
+        int optional;
+        size_t size;
+        row_parser parse;
+        size_t (*count)(const tx_store *);
+        int (*put)(tx_store *, const void *, size_t, size_t *, tx_err *);
+        uint64_t *added, *changed;
+    } files[] = {
+        {&tx_cols_enterprises, 0, sizeof(tx_enterprise), parse_enterprise, count_enterprises,
+         put_enterprises, &s->enterprises_new, &s->enterprises_changed},
+        {&tx_cols_meters, 0, sizeof(tx_meter), parse_meter, count_meters, put_meters,
+         &s->meters_new, &s->meters_changed},
+        {&tx_cols_events, 1, sizeof(tx_event), parse_event, count_events, put_events,
+         &s->events_new, NULL},
+    };
+    int rc = TX_OK;
+    for (size_t i = 0; !rc && i < sizeof files / sizeof files[0]; i++) {
+        void *recs = NULL;
+        size_t n = 0, changed = 0;
+        rc = read_catalogue(dir, files[i].cols, files[i].optional, files[i].size, files[i].parse,
                             st, tables, rj, &recs, &n, err);
-    if (!rc) {
-        tx_store_enterprises(st, &before);
-        rc = tx_store_put_enterprises(st, recs, n, &changed, err);
-        tx_store_enterprises(st, &after);
-        s->enterprises_new += after - before;
-        s->enterprises_changed += changed;
+        if (!rc) {
+            size_t before = files[i].count(st);
+            rc = files[i].put(st, recs, n, &changed, err);
+            *files[i].added += files[i].count(st) - before;
+            if (files[i].changed)
+                *files[i].changed += changed;
+        }
+        free(recs);
     }
-    free(recs);
-    if (rc)
-        return rc;
-    rc = read_catalogue(dir, &tx_cols_meters, 0, sizeof(tx_meter), parse_meter, st, tables, rj,
-                        &recs, &n, err);
-    if (!rc) {
-        tx_store_meters(st, &before);
-        rc = tx_store_put_meters(st, recs, n, &changed, err);
-        tx_store_meters(st, &after);
-        s->meters_new += after - before;
-        s->meters_changed += changed;
-    }
-    free(recs);
-    if (rc)
-        return rc;
-    rc = read_catalogue(dir, &tx_cols_events, 1, sizeof(tx_event), parse_event, st, tables, rj,
-                        &recs, &n, err);
-    if (!rc) {
-        tx_store_events(st, &before);
-        rc = tx_store_put_events(st, recs, n, &changed, err);
-        tx_store_events(st, &after);
-        s->events_new += after - before;
-    }
-    free(recs);
     return rc;
 }
 
