@@ -1,7 +1,10 @@
 /* results.c - the results file's lifecycle: temporary name, sync, atomic rename. */
 #include "results.h"
 
+#include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,8 +17,43 @@ struct tx_results {
     char tmp[1100];
 };
 
+/* Removes "<path>.tmp-PID" files left by runs that were killed (PID no longer alive), so
+ * killed runs do not pile up temporary files beside the results. Best effort. */
+static void remove_stale_temporaries(const char *path)
+{
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    const char *base = slash ? slash + 1 : path;
+    if (slash)
+        *slash = '\0';
+    else
+        snprintf(dir, sizeof dir, ".");
+    size_t blen = strlen(base);
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        const char *n = de->d_name;
+        if (strncmp(n, base, blen) != 0 || strncmp(n + blen, ".tmp-", 5) != 0)
+            continue;
+        char *end;
+        long pid = strtol(n + blen + 5, &end, 10);
+        if (*end || pid <= 0 || pid == (long)getpid())
+            continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue; /* alive (or not ours to judge): leave it */
+        char full[2300];
+        snprintf(full, sizeof full, "%s/%s", dir, n);
+        unlink(full);
+    }
+    closedir(d);
+}
+
 int tx_results_create(const char *path, int zstd_level, tx_results **out, tx_err *err)
 {
+    remove_stale_temporaries(path);
     *out = NULL;
     int rc = tx_h5_register_zstd(err);
     if (rc)

@@ -380,6 +380,12 @@ r = subprocess.run([TANXIAO, "run", "--store", store, "--financials", city, "--p
 check(r.returncode == 1, "run with missing tables fails with exit 1")
 check("/nonexistent" in r.stderr and r.stderr.count("\n") == 1, "one-line error naming the path")
 check(not os.path.exists(bad), "no results file after a failed run")
+# A temporary file of a killed run (its pid is gone) is removed by the next run.
+stale = results + ".tmp-999999999"
+open(stale, "w").write("partial")
+sh(TANXIAO, "run", "--store", store, "--financials", city, "--period", str(REPORT),
+   "--output", results)
+check(not os.path.exists(stale), "a killed run's temporary file is cleaned up")
 check(not [x for x in os.listdir(WORK) if ".tmp-" in x], "no temporary file left behind")
 
 print("%d passed, %d failed" % (checks - len(failures), len(failures)))
