@@ -1945,6 +1945,20 @@ static int write_root_attrs(hid_t file, const run_ctx *c, const period_res *t,
     if (b)
         tx_period_format(&b->per, base, sizeof base);
     int rc = tx_h5_attr_string(file, "engine", "tanxiao", err);
+    /* CF / ACDD discovery attributes, so generic readers know what the file is. */
+    if (!rc)
+        rc = tx_h5_attr_string(file, "Conventions", "CF-1.10, ACDD-1.3", err);
+    snprintf(buf, sizeof buf, "tanxiao results: enterprise energy, CO2, water and carbon "
+             "efficiency grades, %s%s%s", per, b ? " vs " : "", base);
+    if (!rc)
+        rc = tx_h5_attr_string(file, "title", buf, err);
+    snprintf(buf, sizeof buf, "%s tanxiao %s: %s", when, TX_VERSION,
+             p->command_line ? p->command_line : "tx_run");
+    if (!rc)
+        rc = tx_h5_attr_string(file, "history", buf, err);
+    if (!rc)
+        rc = tx_h5_attr_string(file, "source", "meter time series and financial returns of "
+                               "the enterprises (INPUTS.md); method: METHOD.md", err);
     if (!rc)
         rc = tx_h5_attr_string(file, "engine_version", TX_VERSION, err);
     if (!rc)

@@ -113,6 +113,11 @@ with h5py.File(results, "r") as f:
     energy = f["enterprise/energy_tce"][()]
     check(np.all(np.isfinite(energy)) and energy.sum() > 0, "energy is finite and positive")
     check(len(f["city/energy_tce"]) == 1, "/city has one row")
+    for a in ("Conventions", "title", "history"):
+        check(a in f.attrs, "root attribute %s" % a)
+    hist = f.attrs["history"]
+    hist = hist.decode() if isinstance(hist, bytes) else hist
+    check("tanxiao" in hist and "run" in hist, "history names the command: %r" % hist)
 
 # h5dump through the plugin: every dataset prints; without the plugin, data cannot be read.
 env = dict(os.environ, HDF5_PLUGIN_PATH=PLUGIN_DIR)
