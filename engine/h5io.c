@@ -26,12 +26,9 @@ static herr_t innermost_cb(unsigned n, const H5E_error2_t *e, void *data)
     return 0;
 }
 
-/* Sets err to TX_EHDF5 with "HDF5: <what>: <innermost HDF5 message>". H5Ewalk2 does not
- * clear the stack, so the message of the call that just failed is still there. */
-static int h5_fail(tx_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int h5_fail(tx_err *err, const char *fmt, ...)
+int tx_h5_fail(tx_err *err, const char *fmt, ...)
 {
-    char what[384], cause[256] = "";
+    char what[512], cause[256] = "";
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(what, sizeof what, fmt, ap);
@@ -49,7 +46,7 @@ static int link_exists(hid_t loc, const char *name, tx_err *err)
 {
     htri_t e = H5Lexists(loc, name, H5P_DEFAULT);
     if (e < 0)
-        return h5_fail(err, "cannot look up '%s'", name);
+        return tx_h5_fail(err, "cannot look up '%s'", name);
     return e > 0;
 }
 
@@ -68,24 +65,24 @@ hid_t tx_h5_dcpl(int rank, const hsize_t *chunk, int level, hid_t fill_type,
         return rc;
     hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
     if (dcpl < 0)
-        return h5_fail(err, "cannot create a dataset creation property list");
+        return tx_h5_fail(err, "cannot create a dataset creation property list");
     /* Stored unsigned, read back as int by the filter: two's complement for negatives. */
     const unsigned int cd_values[1] = {(unsigned int)level};
     if (H5Pset_chunk(dcpl, rank, chunk) < 0) {
-        rc = h5_fail(err, "cannot set the chunk shape");
+        rc = tx_h5_fail(err, "cannot set the chunk shape");
         goto done;
     }
     if (H5Pset_shuffle(dcpl) < 0) {
-        rc = h5_fail(err, "cannot add the shuffle filter");
+        rc = tx_h5_fail(err, "cannot add the shuffle filter");
         goto done;
     }
     if (H5Pset_filter(dcpl, (H5Z_filter_t)TX_H5Z_ZSTD, H5Z_FLAG_MANDATORY, 1, cd_values) <
         0) {
-        rc = h5_fail(err, "cannot add the zstd filter");
+        rc = tx_h5_fail(err, "cannot add the zstd filter");
         goto done;
     }
     if (fill && H5Pset_fill_value(dcpl, fill_type, fill) < 0) {
-        rc = h5_fail(err, "cannot set the fill value");
+        rc = tx_h5_fail(err, "cannot set the fill value");
         goto done;
     }
 done:
@@ -100,13 +97,13 @@ static hid_t file_type_of(hid_t mem_type, tx_err *err)
 {
     H5T_class_t cls = H5Tget_class(mem_type);
     if (cls == H5T_NO_CLASS)
-        return h5_fail(err, "invalid memory type");
+        return tx_h5_fail(err, "invalid memory type");
     hid_t t = H5Tcopy(mem_type);
     if (t < 0)
-        return h5_fail(err, "cannot copy a datatype");
+        return tx_h5_fail(err, "cannot copy a datatype");
     if ((cls == H5T_INTEGER || cls == H5T_FLOAT) && H5Tset_order(t, H5T_ORDER_LE) < 0) {
         H5Tclose(t);
-        return h5_fail(err, "cannot set the byte order");
+        return tx_h5_fail(err, "cannot set the byte order");
     }
     return t;
 }
@@ -116,11 +113,11 @@ static hid_t fixed_string_type(size_t width, H5T_cset_t cset, tx_err *err)
 {
     hid_t t = H5Tcopy(H5T_C_S1);
     if (t < 0)
-        return h5_fail(err, "cannot copy a datatype");
+        return tx_h5_fail(err, "cannot copy a datatype");
     if (H5Tset_size(t, width) < 0 || H5Tset_strpad(t, H5T_STR_NULLPAD) < 0 ||
         H5Tset_cset(t, cset) < 0) {
         H5Tclose(t);
-        return h5_fail(err, "cannot make a string type of %zu bytes", width);
+        return tx_h5_fail(err, "cannot make a string type of %zu bytes", width);
     }
     return t;
 }
@@ -130,10 +127,10 @@ static hid_t vlen_string_type(tx_err *err)
 {
     hid_t t = H5Tcopy(H5T_C_S1);
     if (t < 0)
-        return h5_fail(err, "cannot copy a datatype");
+        return tx_h5_fail(err, "cannot copy a datatype");
     if (H5Tset_size(t, H5T_VARIABLE) < 0 || H5Tset_cset(t, H5T_CSET_UTF8) < 0) {
         H5Tclose(t);
-        return h5_fail(err, "cannot make a variable-length string type");
+        return tx_h5_fail(err, "cannot make a variable-length string type");
     }
     return t;
 }
@@ -148,22 +145,22 @@ static int attr_write(hid_t obj, const char *name, hid_t file_type, hid_t mem_ty
     hid_t space = -1, attr = -1;
     htri_t e = H5Aexists(obj, name);
     if (e < 0)
-        return h5_fail(err, "cannot look up attribute '%s'", name);
+        return tx_h5_fail(err, "cannot look up attribute '%s'", name);
     if (e > 0 && H5Adelete(obj, name) < 0)
-        return h5_fail(err, "cannot replace attribute '%s'", name);
+        return tx_h5_fail(err, "cannot replace attribute '%s'", name);
     hsize_t dim = n;
     space = n ? H5Screate_simple(1, &dim, NULL) : H5Screate(H5S_SCALAR);
     if (space < 0) {
-        rc = h5_fail(err, "cannot create a dataspace");
+        rc = tx_h5_fail(err, "cannot create a dataspace");
         goto done;
     }
     attr = H5Acreate2(obj, name, file_type, space, H5P_DEFAULT, H5P_DEFAULT);
     if (attr < 0) {
-        rc = h5_fail(err, "cannot create attribute '%s'", name);
+        rc = tx_h5_fail(err, "cannot create attribute '%s'", name);
         goto done;
     }
     if (H5Awrite(attr, mem_type, value) < 0) {
-        rc = h5_fail(err, "cannot write attribute '%s'", name);
+        rc = tx_h5_fail(err, "cannot write attribute '%s'", name);
         goto done;
     }
 done:
@@ -216,12 +213,12 @@ static hid_t attr_open_single(hid_t obj, const char *name, tx_err *err)
 {
     htri_t e = H5Aexists(obj, name);
     if (e < 0)
-        return h5_fail(err, "cannot look up attribute '%s'", name);
+        return tx_h5_fail(err, "cannot look up attribute '%s'", name);
     if (e == 0)
         return tx_err_set(err, TX_ENOTFOUND, "attribute '%s' not found", name);
     hid_t attr = H5Aopen(obj, name, H5P_DEFAULT);
     if (attr < 0)
-        return h5_fail(err, "cannot open attribute '%s'", name);
+        return tx_h5_fail(err, "cannot open attribute '%s'", name);
     hid_t space = H5Aget_space(attr);
     hssize_t npoints = space < 0 ? -1 : H5Sget_simple_extent_npoints(space);
     if (space >= 0)
@@ -229,7 +226,7 @@ static hid_t attr_open_single(hid_t obj, const char *name, tx_err *err)
     if (npoints != 1) {
         H5Aclose(attr);
         if (npoints < 0)
-            return h5_fail(err, "cannot get the size of attribute '%s'", name);
+            return tx_h5_fail(err, "cannot get the size of attribute '%s'", name);
         return tx_err_set(err, TX_EINVAL, "attribute '%s' has %lld elements, expected 1",
                           name, (long long)npoints);
     }
@@ -248,7 +245,7 @@ int tx_h5_attr_get_string(hid_t obj, const char *name, char *out, size_t cap, tx
         return (int)attr;
     ftype = H5Aget_type(attr);
     if (ftype < 0) {
-        rc = h5_fail(err, "cannot get the type of attribute '%s'", name);
+        rc = tx_h5_fail(err, "cannot get the type of attribute '%s'", name);
         goto done;
     }
     if (H5Tget_class(ftype) != H5T_STRING) {
@@ -258,7 +255,7 @@ int tx_h5_attr_get_string(hid_t obj, const char *name, char *out, size_t cap, tx
     htri_t vlen = H5Tis_variable_str(ftype);
     size_t size = H5Tget_size(ftype);
     if (vlen < 0 || size == 0) {
-        rc = h5_fail(err, "cannot inspect the type of attribute '%s'", name);
+        rc = tx_h5_fail(err, "cannot inspect the type of attribute '%s'", name);
         goto done;
     }
     const char *s;
@@ -271,7 +268,7 @@ int tx_h5_attr_get_string(hid_t obj, const char *name, char *out, size_t cap, tx
         }
         /* Read in the stored character set: HDF5 will not convert between ASCII and UTF-8. */
         if (H5Tset_cset(mtype, H5Tget_cset(ftype)) < 0 || H5Aread(attr, mtype, &vbuf) < 0) {
-            rc = h5_fail(err, "cannot read attribute '%s'", name);
+            rc = tx_h5_fail(err, "cannot read attribute '%s'", name);
             goto done;
         }
         s = vbuf ? vbuf : "";
@@ -280,12 +277,12 @@ int tx_h5_attr_get_string(hid_t obj, const char *name, char *out, size_t cap, tx
         mtype = H5Tcopy(ftype);
         fbuf = malloc(size + 1);
         if (mtype < 0 || !fbuf) {
-            rc = fbuf ? h5_fail(err, "cannot copy a datatype")
+            rc = fbuf ? tx_h5_fail(err, "cannot copy a datatype")
                       : tx_err_set(err, TX_ENOMEM, "attribute '%s': out of memory", name);
             goto done;
         }
         if (H5Aread(attr, mtype, fbuf) < 0) {
-            rc = h5_fail(err, "cannot read attribute '%s'", name);
+            rc = tx_h5_fail(err, "cannot read attribute '%s'", name);
             goto done;
         }
         fbuf[size] = '\0';
@@ -321,7 +318,7 @@ int tx_h5_attr_get_int64(hid_t obj, const char *name, int64_t *value, tx_err *er
         return (int)attr;
     hid_t ftype = H5Aget_type(attr);
     if (ftype < 0) {
-        rc = h5_fail(err, "cannot get the type of attribute '%s'", name);
+        rc = tx_h5_fail(err, "cannot get the type of attribute '%s'", name);
         goto done;
     }
     if (H5Tget_class(ftype) != H5T_INTEGER) {
@@ -329,7 +326,7 @@ int tx_h5_attr_get_int64(hid_t obj, const char *name, int64_t *value, tx_err *er
         goto done;
     }
     if (H5Aread(attr, H5T_NATIVE_INT64, value) < 0) {
-        rc = h5_fail(err, "cannot read attribute '%s'", name);
+        rc = tx_h5_fail(err, "cannot read attribute '%s'", name);
         goto done;
     }
 done:
@@ -367,14 +364,14 @@ static int write_dataset(hid_t loc, const char *name, hid_t ftype, hid_t mtype,
     if (e < 0)
         return e;
     if (e && H5Ldelete(loc, name, H5P_DEFAULT) < 0)
-        return h5_fail(err, "cannot replace '%s'", name);
+        return tx_h5_fail(err, "cannot replace '%s'", name);
     const hsize_t maxdims[2] = {H5S_UNLIMITED, H5S_UNLIMITED};
     hsize_t total = 1;
     for (int k = 0; k < rank; k++)
         total *= dims[k];
     space = H5Screate_simple(rank, dims, maxdims);
     if (space < 0) {
-        rc = h5_fail(err, "cannot create the dataspace of '%s'", name);
+        rc = tx_h5_fail(err, "cannot create the dataspace of '%s'", name);
         goto done;
     }
     dcpl = tx_h5_dcpl(rank, chunk, level, -1, NULL, err);
@@ -384,12 +381,12 @@ static int write_dataset(hid_t loc, const char *name, hid_t ftype, hid_t mtype,
     }
     dset = H5Dcreate2(loc, name, ftype, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
     if (dset < 0) {
-        rc = h5_fail(err, "cannot create dataset '%s'", name);
+        rc = tx_h5_fail(err, "cannot create dataset '%s'", name);
         goto done;
     }
     created = 1;
     if (total > 0 && H5Dwrite(dset, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0) {
-        rc = h5_fail(err, "cannot write dataset '%s'", name);
+        rc = tx_h5_fail(err, "cannot write dataset '%s'", name);
         goto done;
     }
     rc = tx_h5_attr_string(dset, "units", units, err);
@@ -413,7 +410,7 @@ static int write_1d(hid_t loc, const char *name, hid_t ftype, hid_t mtype, const
 {
     size_t elem = H5Tget_size(mtype);
     if (elem == 0)
-        return h5_fail(err, "column '%s': invalid memory type", name);
+        return tx_h5_fail(err, "column '%s': invalid memory type", name);
     hsize_t dim = n, chunk = column_chunk(n, elem);
     return write_dataset(loc, name, ftype, mtype, data, 1, &dim, &chunk, level, units,
                          long_name, err);
@@ -447,16 +444,16 @@ int tx_h5_dimension_scale(hid_t loc, const char *dset_name, unsigned dim,
     int rc = TX_OK;
     hid_t d = H5Dopen2(loc, dset_name, H5P_DEFAULT), sc = H5Dopen2(loc, scale_name, H5P_DEFAULT);
     if (d < 0 || sc < 0) {
-        rc = h5_fail(err, "cannot open '%s' or '%s'", dset_name, scale_name);
+        rc = tx_h5_fail(err, "cannot open '%s' or '%s'", dset_name, scale_name);
         goto done;
     }
     htri_t is = H5DSis_scale(sc);
     if (is < 0 || (!is && H5DSset_scale(sc, label) < 0)) {
-        rc = h5_fail(err, "cannot make '%s' a dimension scale", scale_name);
+        rc = tx_h5_fail(err, "cannot make '%s' a dimension scale", scale_name);
         goto done;
     }
     if (H5DSattach_scale(d, sc, dim) < 0 || H5DSset_label(d, dim, label) < 0)
-        rc = h5_fail(err, "cannot attach '%s' to dimension %u of '%s'", scale_name, dim,
+        rc = tx_h5_fail(err, "cannot attach '%s' to dimension %u of '%s'", scale_name, dim,
                      dset_name);
 done:
     if (d >= 0)
@@ -505,17 +502,17 @@ static hid_t column_open(hid_t loc, const char *name, size_t *n, tx_err *err)
         return tx_err_set(err, TX_ENOTFOUND, "dataset '%s' not found", name);
     hid_t dset = H5Dopen2(loc, name, H5P_DEFAULT);
     if (dset < 0)
-        return h5_fail(err, "cannot open dataset '%s'", name);
+        return tx_h5_fail(err, "cannot open dataset '%s'", name);
     int rc = TX_OK;
     hid_t space = H5Dget_space(dset);
     if (space < 0) {
-        rc = h5_fail(err, "cannot get the dataspace of '%s'", name);
+        rc = tx_h5_fail(err, "cannot get the dataspace of '%s'", name);
         goto done;
     }
     int rank = H5Sget_simple_extent_ndims(space);
     hsize_t dim = 0;
     if (rank < 0) {
-        rc = h5_fail(err, "cannot get the rank of '%s'", name);
+        rc = tx_h5_fail(err, "cannot get the rank of '%s'", name);
         goto done;
     }
     if (rank != 1) {
@@ -523,7 +520,7 @@ static hid_t column_open(hid_t loc, const char *name, size_t *n, tx_err *err)
         goto done;
     }
     if (H5Sget_simple_extent_dims(space, &dim, NULL) < 0) {
-        rc = h5_fail(err, "cannot get the length of '%s'", name);
+        rc = tx_h5_fail(err, "cannot get the length of '%s'", name);
         goto done;
     }
     *n = (size_t)dim;
@@ -571,7 +568,7 @@ int tx_h5_read_column(hid_t loc, const char *name, hid_t mem_type, void *data, s
         return (int)dset;
     int rc = TX_OK;
     if (n > 0 && H5Dread(dset, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
-        rc = h5_fail(err, "cannot read dataset '%s'", name);
+        rc = tx_h5_fail(err, "cannot read dataset '%s'", name);
     H5Dclose(dset);
     return rc;
 }
@@ -589,7 +586,7 @@ int tx_h5_read_strings(hid_t loc, const char *name, char *data, size_t width, si
         return (int)dset;
     ftype = H5Dget_type(dset);
     if (ftype < 0) {
-        rc = h5_fail(err, "cannot get the type of '%s'", name);
+        rc = tx_h5_fail(err, "cannot get the type of '%s'", name);
         goto done;
     }
     htri_t vlen = H5Tget_class(ftype) == H5T_STRING ? H5Tis_variable_str(ftype) : 1;
@@ -619,7 +616,7 @@ int tx_h5_read_strings(hid_t loc, const char *name, char *data, size_t width, si
         dst = wide;
     }
     if (H5Dread(dset, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, dst) < 0) {
-        rc = h5_fail(err, "cannot read dataset '%s'", name);
+        rc = tx_h5_fail(err, "cannot read dataset '%s'", name);
         goto done;
     }
     if (wide) {
@@ -675,7 +672,7 @@ hid_t tx_h5_group(hid_t loc, const char *path, tx_err *err)
         if (e == 0) {
             hid_t made = H5Gcreate2(loc, buf, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
             if (made < 0)
-                e = h5_fail(err, "cannot create group '%s'", buf);
+                e = tx_h5_fail(err, "cannot create group '%s'", buf);
             else
                 H5Gclose(made);
         }
@@ -688,7 +685,7 @@ hid_t tx_h5_group(hid_t loc, const char *path, tx_err *err)
     /* An empty path names loc itself; "/" the root. */
     g = H5Gopen2(loc, len == 0 ? "." : buf, H5P_DEFAULT);
     if (g < 0)
-        rc = h5_fail(err, "cannot open group '%s'", path);
+        rc = tx_h5_fail(err, "cannot open group '%s'", path);
 done:
     free(buf);
     return rc ? rc : g;

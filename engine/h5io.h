@@ -30,6 +30,11 @@
 #define TX_H5Z_ZSTD 32015
 #define TX_ZSTD_LEVEL_DEFAULT 3
 
+/* Sets err to TX_EHDF5 with "HDF5: <what>: <innermost HDF5 message>" and returns
+ * TX_EHDF5. Call it right after the failing HDF5 call: H5Ewalk2 reads the stack that call
+ * left, which the next HDF5 call clears. */
+int tx_h5_fail(tx_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* The filter class (for registration and for the plugin). */
 extern const H5Z_class2_t tx_h5z_zstd_class[1];
 

@@ -28,28 +28,6 @@ enum { EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
 /* ---- errors ------------------------------------------------------------------------------ */
 
-static herr_t innermost_cb(unsigned n, const H5E_error2_t *e, void *data)
-{
-    if (n == 0 && e->desc)
-        snprintf(data, 256, "%s", e->desc);
-    return 0;
-}
-
-/* TX_EHDF5 with the innermost message of HDF5's error stack, as h5io.c does. */
-static int h5_fail(tx_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int h5_fail(tx_err *err, const char *fmt, ...)
-{
-    char what[512], cause[256] = "";
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(what, sizeof what, fmt, ap);
-    va_end(ap);
-    if (H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, innermost_cb, cause) < 0)
-        cause[0] = '\0';
-    if (cause[0])
-        return tx_err_set(err, TX_EHDF5, "HDF5: %s: %s", what, cause);
-    return tx_err_set(err, TX_EHDF5, "HDF5: %s", what);
-}
 
 static int usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int usage_error(const char *cmd, const char *fmt, ...)
@@ -204,7 +182,7 @@ static int load_flags(hid_t dset, col *c, tx_err *err)
 {
     htri_t has_v = H5Aexists(dset, "flag_values"), has_m = H5Aexists(dset, "flag_meanings");
     if (has_v < 0 || has_m < 0)
-        return h5_fail(err, "cannot look up the flag attributes of '%s'", c->name);
+        return tx_h5_fail(err, "cannot look up the flag attributes of '%s'", c->name);
     if (!has_v || !has_m)
         return TX_OK;
     int rc = TX_OK;
@@ -213,7 +191,7 @@ static int load_flags(hid_t dset, col *c, tx_err *err)
     char *meanings = NULL, **names = NULL;
     attr = H5Aopen(dset, "flag_values", H5P_DEFAULT);
     if (attr < 0 || (space = H5Aget_space(attr)) < 0) {
-        rc = h5_fail(err, "cannot open the flag_values of '%s'", c->name);
+        rc = tx_h5_fail(err, "cannot open the flag_values of '%s'", c->name);
         goto done;
     }
     hssize_t np = H5Sget_simple_extent_npoints(space);
@@ -229,7 +207,7 @@ static int load_flags(hid_t dset, col *c, tx_err *err)
         goto done;
     }
     if (H5Aread(attr, H5T_NATIVE_INT64, values) < 0) {
-        rc = h5_fail(err, "cannot read the flag_values of '%s'", c->name);
+        rc = tx_h5_fail(err, "cannot read the flag_values of '%s'", c->name);
         goto done;
     }
     tx_err e = {0};
@@ -297,11 +275,11 @@ static int read_strings_any(hid_t dset, hid_t ftype, hid_t loc, col *c, tx_err *
     size_t nn = c->n ? c->n : 1;
     htri_t vlen = H5Tis_variable_str(ftype);
     if (vlen < 0)
-        return h5_fail(err, "cannot inspect the type of '%s'", c->name);
+        return tx_h5_fail(err, "cannot inspect the type of '%s'", c->name);
     if (!vlen) {
         size_t stored = H5Tget_size(ftype);
         if (stored == 0)
-            return h5_fail(err, "cannot get the size of '%s'", c->name);
+            return tx_h5_fail(err, "cannot get the size of '%s'", c->name);
         c->width = stored + 1;
         if (nn > SIZE_MAX / c->width || !(c->s = calloc(nn, c->width)))
             return tx_err_set(err, TX_ENOMEM, "'%s': out of memory", c->name);
@@ -313,7 +291,7 @@ static int read_strings_any(hid_t dset, hid_t ftype, hid_t loc, col *c, tx_err *
             if (mtype < 0 || H5Tset_size(mtype, c->width) < 0 ||
                 H5Tset_strpad(mtype, H5T_STR_NULLPAD) < 0 ||
                 H5Dread(dset, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, c->s) < 0)
-                rc = h5_fail(err, "cannot read '%s'", c->name);
+                rc = tx_h5_fail(err, "cannot read '%s'", c->name);
         }
         if (!rc && H5Tget_strpad(ftype) == H5T_STR_SPACEPAD) {
             for (size_t k = 0; k < c->n; k++) {
@@ -329,7 +307,7 @@ static int read_strings_any(hid_t dset, hid_t ftype, hid_t loc, col *c, tx_err *
     mtype = H5Tcopy(H5T_C_S1);
     if (mtype < 0 || H5Tset_size(mtype, H5T_VARIABLE) < 0 ||
         H5Tset_cset(mtype, H5Tget_cset(ftype)) < 0) {
-        rc = h5_fail(err, "cannot make a string type for '%s'", c->name);
+        rc = tx_h5_fail(err, "cannot make a string type for '%s'", c->name);
         goto done;
     }
     if (!(vbuf = calloc(nn, sizeof *vbuf))) {
@@ -337,7 +315,7 @@ static int read_strings_any(hid_t dset, hid_t ftype, hid_t loc, col *c, tx_err *
         goto done;
     }
     if (c->n && H5Dread(dset, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, vbuf) < 0) {
-        rc = h5_fail(err, "cannot read '%s'", c->name);
+        rc = tx_h5_fail(err, "cannot read '%s'", c->name);
         free(vbuf);
         vbuf = NULL;
         goto done;
@@ -356,7 +334,7 @@ static int read_strings_any(hid_t dset, hid_t ftype, hid_t loc, col *c, tx_err *
     }
     hid_t space = H5Dget_space(dset);
     if (space < 0 || H5Dvlen_reclaim(mtype, space, H5P_DEFAULT, vbuf) < 0)
-        rc = rc ? rc : h5_fail(err, "cannot free the strings of '%s'", c->name);
+        rc = rc ? rc : tx_h5_fail(err, "cannot free the strings of '%s'", c->name);
     if (space >= 0)
         H5Sclose(space);
 done:
@@ -378,17 +356,17 @@ static int load_col(hid_t loc, const char *name, col *c, tx_err *err)
     hid_t dset = -1, ftype = -1, space = -1;
     dset = H5Dopen2(loc, name, H5P_DEFAULT);
     if (dset < 0) {
-        rc = h5_fail(err, "cannot open dataset '%s'", name);
+        rc = tx_h5_fail(err, "cannot open dataset '%s'", name);
         goto done;
     }
     if ((ftype = H5Dget_type(dset)) < 0 || (space = H5Dget_space(dset)) < 0) {
-        rc = h5_fail(err, "cannot get the type and shape of '%s'", name);
+        rc = tx_h5_fail(err, "cannot get the type and shape of '%s'", name);
         goto done;
     }
     H5T_class_t cls = H5Tget_class(ftype);
     int rank = H5Sget_simple_extent_ndims(space);
     if (cls == H5T_NO_CLASS || rank < 0) {
-        rc = h5_fail(err, "cannot get the type and shape of '%s'", name);
+        rc = tx_h5_fail(err, "cannot get the type and shape of '%s'", name);
         goto done;
     }
     if (rank > 2 || (cls != H5T_FLOAT && cls != H5T_INTEGER && cls != H5T_STRING)) {
@@ -397,7 +375,7 @@ static int load_col(hid_t loc, const char *name, col *c, tx_err *err)
     }
     hsize_t d[2] = {1, 1};
     if (rank > 0 && H5Sget_simple_extent_dims(space, d, NULL) < 0) {
-        rc = h5_fail(err, "cannot get the shape of '%s'", name);
+        rc = tx_h5_fail(err, "cannot get the shape of '%s'", name);
         goto done;
     }
     c->rank = rank;
@@ -430,7 +408,7 @@ static int load_col(hid_t loc, const char *name, col *c, tx_err *err)
     } else {
         H5T_sign_t sign = H5Tget_sign(ftype);
         if (sign == H5T_SGN_ERROR) {
-            rc = h5_fail(err, "cannot get the sign of '%s'", name);
+            rc = tx_h5_fail(err, "cannot get the sign of '%s'", name);
             goto done;
         }
         c->kind = sign == H5T_SGN_NONE ? COL_UINT : COL_INT;
@@ -447,7 +425,7 @@ static int load_col(hid_t loc, const char *name, col *c, tx_err *err)
     if (rank == 1)
         rc = tx_h5_read_column(loc, name, mtype, buf, c->n, err);
     else if (c->n && H5Dread(dset, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0)
-        rc = h5_fail(err, "cannot read '%s'", name);
+        rc = tx_h5_fail(err, "cannot read '%s'", name);
 done:
     if (space >= 0)
         H5Sclose(space);
@@ -518,7 +496,7 @@ static hid_t open_results(const char *path, tx_err *err)
         return rc;
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (f < 0)
-        return h5_fail(err, "%s: cannot open", path);
+        return tx_h5_fail(err, "%s: cannot open", path);
     return f;
 }
 
@@ -539,7 +517,7 @@ static int path_exists(hid_t file, const char *path, tx_err *err)
             buf[k] = '\0';
             htri_t e = H5Lexists(file, buf, H5P_DEFAULT);
             if (e < 0)
-                return h5_fail(err, "cannot look up '/%s'", buf);
+                return tx_h5_fail(err, "cannot look up '/%s'", buf);
             if (!e)
                 return 0;
             if (path[k] == '\0')
@@ -566,7 +544,7 @@ static int load_group(hid_t file, const char *path, const char *warn_cmd, grp *g
     name_list l = {0};
     hid_t gid = H5Oopen(file, g->path, H5P_DEFAULT);
     if (gid < 0)
-        return h5_fail(err, "cannot open %s", g->path);
+        return tx_h5_fail(err, "cannot open %s", g->path);
     H5I_type_t t = H5Iget_type(gid);
     if (t != H5I_GROUP) {
         rc = t == H5I_DATASET ? tx_err_set(err, TX_EINVAL, "%s is a dataset, not a group", g->path)
@@ -576,7 +554,7 @@ static int load_group(hid_t file, const char *path, const char *warn_cmd, grp *g
     hsize_t idx = 0;
     if (H5Literate(gid, H5_INDEX_NAME, H5_ITER_INC, &idx, collect_cb, &l) < 0) {
         rc = l.oom ? tx_err_set(err, TX_ENOMEM, "out of memory")
-                   : h5_fail(err, "cannot list %s", g->path);
+                   : tx_h5_fail(err, "cannot list %s", g->path);
         goto done;
     }
     if (l.n && !(g->cols = calloc(l.n, sizeof *g->cols))) {
@@ -874,13 +852,13 @@ static int attr_format(hid_t obj, const char *name, char *out, size_t cap, tx_er
     double *vals = NULL;
     attr = H5Aopen(obj, name, H5P_DEFAULT);
     if (attr < 0 || (type = H5Aget_type(attr)) < 0 || (space = H5Aget_space(attr)) < 0) {
-        rc = h5_fail(err, "cannot read root attribute '%s'", name);
+        rc = tx_h5_fail(err, "cannot read root attribute '%s'", name);
         goto done;
     }
     H5T_class_t cls = H5Tget_class(type);
     hssize_t np = H5Sget_simple_extent_npoints(space);
     if (np < 0) {
-        rc = h5_fail(err, "cannot read root attribute '%s'", name);
+        rc = tx_h5_fail(err, "cannot read root attribute '%s'", name);
         goto done;
     }
     if (cls == H5T_STRING && np == 1) {
@@ -901,7 +879,7 @@ static int attr_format(hid_t obj, const char *name, char *out, size_t cap, tx_er
             goto done;
         }
         if (H5Aread(attr, H5T_NATIVE_DOUBLE, vals) < 0) {
-            rc = h5_fail(err, "cannot read root attribute '%s'", name);
+            rc = tx_h5_fail(err, "cannot read root attribute '%s'", name);
             goto done;
         }
         size_t off = 0;
@@ -938,7 +916,7 @@ static int print_provenance(hid_t file, const char *path, FILE *out, tx_err *err
     hsize_t idx = 0;
     if (H5Aiterate2(file, H5_INDEX_NAME, H5_ITER_INC, &idx, attr_collect_cb, &l) < 0) {
         rc = l.oom ? tx_err_set(err, TX_ENOMEM, "out of memory")
-                   : h5_fail(err, "cannot list the root attributes");
+                   : tx_h5_fail(err, "cannot list the root attributes");
         goto done;
     }
     const size_t vcap = 65536;
@@ -1558,7 +1536,7 @@ static int print_mujun(hid_t file, FILE *out, tx_err *err)
     hid_t gid = H5Gopen2(file, "/mujun", H5P_DEFAULT);
     if (gid < 0) {
         grp_destroy(&g);
-        return h5_fail(err, "cannot open /mujun");
+        return tx_h5_fail(err, "cannot open /mujun");
     }
     char prof[128] = "";
     int64_t year = 0;
@@ -1722,7 +1700,7 @@ int tx_inspect_main(int argc, char **argv)
     if (!rc && (mask & SEC_PRODUCTS))
         rc = print_products(file, out, &err);
     if (H5Fclose(file) < 0 && !rc)
-        rc = h5_fail(&err, "%s: cannot close", path);
+        rc = tx_h5_fail(&err, "%s: cannot close", path);
     if (rc) {
         fflush(out);
         if (err.code == 0)
@@ -2217,7 +2195,7 @@ int tx_export_main(int argc, char **argv)
             hid_t eg = H5Gopen2(file, "/enterprise", H5P_DEFAULT);
             size_t ne = 0;
             if (eg < 0)
-                rc = h5_fail(&err, "cannot open /enterprise");
+                rc = tx_h5_fail(&err, "cannot open /enterprise");
             else if (tx_h5_column_length(eg, "enterprise_id", &ne, &err) == 0 && ne == len) {
                 ent.cols = calloc(1, sizeof *ent.cols);
                 if (!ent.cols)
@@ -2257,6 +2235,6 @@ int tx_export_main(int argc, char **argv)
     grp_destroy(&ent);
     grp_destroy(&g);
     if (H5Fclose(file) < 0 && !rc)
-        rc = h5_fail(&err, "%s: cannot close", path);
+        rc = tx_h5_fail(&err, "%s: cannot close", path);
     return rc ? fail("export", &err) : 0;
 }

@@ -160,29 +160,6 @@ struct table_ops {
 
 /* ---- errors ----------------------------------------------------------------------------- */
 
-/* Collects the innermost description of HDF5's error stack (where the failure was found). */
-static herr_t innermost_cb(unsigned n, const H5E_error2_t *e, void *data)
-{
-    if (n == 0 && e->desc)
-        snprintf(data, 256, "%s", e->desc);
-    return 0;
-}
-
-/* Sets err for a failed HDF5 call, adding HDF5's own innermost reason when there is one.
- * Must be called right after the failing call: the next HDF5 call clears the stack. */
-static int h5_fail(tx_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int h5_fail(tx_err *err, const char *fmt, ...)
-{
-    char what[512], detail[256] = "";
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(what, sizeof what, fmt, ap);
-    va_end(ap);
-    H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, innermost_cb, detail);
-    if (detail[0])
-        return tx_err_set(err, TX_EHDF5, "%s (%s)", what, detail);
-    return tx_err_set(err, TX_EHDF5, "%s", what);
-}
 
 /* Prefixes a message set by h5io with the store path; returns rc (err may be NULL). */
 static int prefixed(tx_err *err, int rc, const char *path)
@@ -723,12 +700,12 @@ static int write_flags(tx_store *s, hid_t grp, const char *group, const col_desc
 
     hid_t ds = H5Dopen2(grp, d->name, H5P_DEFAULT);
     if (ds < 0)
-        return h5_fail(err, "%s:/%s/%s: cannot open", s->path, group, d->name);
+        return tx_h5_fail(err, "%s:/%s/%s: cannot open", s->path, group, d->name);
     int rc = tx_h5_attr_flags(ds, values, n, meanings, err);
     if (rc != TX_OK)
         tx_err_prefix(err, "%s:/%s/%s", s->path, group, d->name);
     if (H5Dclose(ds) < 0 && rc == TX_OK)
-        rc = h5_fail(err, "%s:/%s/%s: cannot close", s->path, group, d->name);
+        rc = tx_h5_fail(err, "%s:/%s/%s: cannot close", s->path, group, d->name);
     return rc;
 }
 
@@ -770,7 +747,7 @@ static int table_write(tx_store *s, table *t, const table_ops *ops, tx_err *err)
 done:
     free(buf);
     if (H5Gclose(grp) < 0 && rc == TX_OK)
-        rc = h5_fail(err, "%s:/%s: cannot close", s->path, ops->group);
+        rc = tx_h5_fail(err, "%s:/%s: cannot close", s->path, ops->group);
     return rc;
 }
 
@@ -785,19 +762,19 @@ static int table_read(tx_store *s, table *t, const table_ops *ops, tx_err *err)
 
     htri_t ex = path_exists(s->file, path);
     if (ex < 0)
-        return h5_fail(err, "%s:%s: cannot look up", s->path, path);
+        return tx_h5_fail(err, "%s:%s: cannot look up", s->path, path);
     if (ex == 0)
         return tx_err_set(err, TX_EINVAL, "%s:%s: missing (not a complete tanxiao store)",
                           s->path, path);
     grp = H5Gopen2(s->file, path, H5P_DEFAULT);
     if (grp < 0)
-        return h5_fail(err, "%s:%s: cannot open", s->path, path);
+        return tx_h5_fail(err, "%s:%s: cannot open", s->path, path);
 
     for (size_t c = 0; c < ops->ncols; c++) {
         size_t len = 0;
         htri_t e = H5Lexists(grp, ops->cols[c].name, H5P_DEFAULT);
         if (e <= 0) {
-            rc = e < 0 ? h5_fail(err, "%s:%s/%s: cannot look up", s->path, path,
+            rc = e < 0 ? tx_h5_fail(err, "%s:%s/%s: cannot look up", s->path, path,
                                  ops->cols[c].name)
                        : tx_err_set(err, TX_EINVAL, "%s:%s/%s: missing column", s->path, path,
                                     ops->cols[c].name);
@@ -867,7 +844,7 @@ static int table_read(tx_store *s, table *t, const table_ops *ops, tx_err *err)
 done:
     free(buf);
     if (H5Gclose(grp) < 0 && rc == TX_OK)
-        rc = h5_fail(err, "%s:%s: cannot close", s->path, path);
+        rc = tx_h5_fail(err, "%s:%s: cannot close", s->path, path);
     return rc;
 }
 
@@ -945,11 +922,11 @@ static hid_t series_dapl(size_t bytes, tx_err *err, const char *path, const char
 {
     hid_t dapl = H5Pcreate(H5P_DATASET_ACCESS);
     if (dapl < 0) {
-        h5_fail(err, "%s:%s/%s: cannot create access properties", path, "/series", name);
+        tx_h5_fail(err, "%s:%s/%s: cannot create access properties", path, "/series", name);
         return H5I_INVALID_HID;
     }
     if (H5Pset_chunk_cache(dapl, CACHE_NSLOTS, bytes, CACHE_W0) < 0) {
-        h5_fail(err, "%s:/series/%s: cannot set the chunk cache", path, name);
+        tx_h5_fail(err, "%s:/series/%s: cannot set the chunk cache", path, name);
         H5Pclose(dapl);
         return H5I_INVALID_HID;
     }
@@ -966,11 +943,11 @@ static hid_t series_open(tx_store *s, hid_t grp, const char *gname, const char *
     if ((dapl = series_dapl(cache, err, s->path, what)) < 0)
         goto fail;
     if ((ds = H5Dopen2(grp, name, dapl)) < 0) {
-        h5_fail(err, "%s:/series/%s: cannot open", s->path, what);
+        tx_h5_fail(err, "%s:/series/%s: cannot open", s->path, what);
         goto fail;
     }
     if ((space = H5Dget_space(ds)) < 0) {
-        h5_fail(err, "%s:/series/%s: cannot get the dataspace", s->path, what);
+        tx_h5_fail(err, "%s:/series/%s: cannot get the dataspace", s->path, what);
         goto fail;
     }
     if (H5Sget_simple_extent_ndims(space) != 2 ||
@@ -1001,16 +978,16 @@ static int grid_open(tx_store *s, int g, tx_err *err)
     snprintf(gpath, sizeof gpath, "/series/%dmin", tx_store_grid_minutes[g]);
     htri_t ex = path_exists(s->file, gpath);
     if (ex < 0)
-        return h5_fail(err, "%s:%s: cannot look up", s->path, gpath);
+        return tx_h5_fail(err, "%s:%s: cannot look up", s->path, gpath);
     if (ex == 0)
         return TX_OK;
     if ((grp = H5Gopen2(s->file, gpath, H5P_DEFAULT)) < 0)
-        return h5_fail(err, "%s:%s: cannot open", s->path, gpath);
+        return tx_h5_fail(err, "%s:%s: cannot open", s->path, gpath);
     /* A group without datasets is what a failed grid creation leaves: no grid yet. */
     htri_t hv = H5Lexists(grp, "value", H5P_DEFAULT);
     htri_t hq = H5Lexists(grp, "quality", H5P_DEFAULT);
     if (hv < 0 || hq < 0) {
-        rc = h5_fail(err, "%s:%s: cannot look up the datasets", s->path, gpath);
+        rc = tx_h5_fail(err, "%s:%s: cannot look up the datasets", s->path, gpath);
         goto done;
     }
     if (!hv || !hq) {
@@ -1055,7 +1032,7 @@ static hid_t series_create(tx_store *s, hid_t grp, int g, int is_quality,
     snprintf(what, sizeof what, "%dmin/%s", m, name);
 
     if ((space = H5Screate_simple(2, dims, maxd)) < 0) {
-        h5_fail(err, "%s:/series/%s: cannot create the dataspace", s->path, what);
+        tx_h5_fail(err, "%s:/series/%s: cannot create the dataspace", s->path, what);
         goto fail;
     }
     dcpl = is_quality ? tx_h5_dcpl(2, chunk, s->level, H5T_NATIVE_UINT8, &zero_fill, err)
@@ -1070,7 +1047,7 @@ static hid_t series_create(tx_store *s, hid_t grp, int g, int is_quality,
     ds = H5Dcreate2(grp, name, is_quality ? H5T_STD_U8LE : H5T_IEEE_F64LE, space, H5P_DEFAULT,
                     dcpl, dapl);
     if (ds < 0) {
-        h5_fail(err, "%s:/series/%s: cannot create", s->path, what);
+        tx_h5_fail(err, "%s:/series/%s: cannot create", s->path, what);
         goto fail;
     }
     int rc;
@@ -1417,7 +1394,7 @@ static int begin_write(tx_store *s, tx_err *err)
     h5_quiet(&q);
     f = H5Fopen(wip, H5F_ACC_RDWR, H5P_DEFAULT);
     if (f < 0)
-        rc = h5_fail(err, "%s: cannot open the working copy %s", s->path, wip);
+        rc = tx_h5_fail(err, "%s: cannot open the working copy %s", s->path, wip);
     h5_loud(&q);
     if (rc != TX_OK)
         goto fail;
@@ -1517,9 +1494,9 @@ static int store_create(tx_store *s, tx_err *err)
      * so repeated ingests do not grow the file by a catalogue each time. */
     hid_t fcpl = H5Pcreate(H5P_FILE_CREATE);
     if (fcpl < 0)
-        return h5_fail(err, "%s: cannot create file properties", s->path);
+        return tx_h5_fail(err, "%s: cannot create file properties", s->path);
     if (H5Pset_file_space_strategy(fcpl, H5F_FSPACE_STRATEGY_FSM_AGGR, 1, 1) < 0) {
-        rc = h5_fail(err, "%s: cannot set the file space strategy", s->path);
+        rc = tx_h5_fail(err, "%s: cannot set the file space strategy", s->path);
         goto done;
     }
     /* Creation fails for ordinary reasons (no space, no permission); the reason goes into
@@ -1528,7 +1505,7 @@ static int store_create(tx_store *s, tx_err *err)
     h5_quiet(&q);
     s->file = H5Fcreate(s->wip, H5F_ACC_EXCL, fcpl, H5P_DEFAULT);
     if (s->file < 0)
-        rc = h5_fail(err, "%s: cannot create", s->path);
+        rc = tx_h5_fail(err, "%s: cannot create", s->path);
     h5_loud(&q);
     if (rc != TX_OK)
         goto done;
@@ -1554,7 +1531,7 @@ static int store_load(tx_store *s, tx_err *err)
     int64_t version = 0;
     htri_t has = H5Aexists(s->file, "format");
     if (has < 0)
-        return h5_fail(err, "%s: cannot look up the format attribute", s->path);
+        return tx_h5_fail(err, "%s: cannot look up the format attribute", s->path);
     if (has == 0)
         return tx_err_set(err, TX_EINVAL, "%s: not a tanxiao store (no format attribute)",
                           s->path);
@@ -1660,7 +1637,7 @@ int tx_store_open(const char *path, int writable, int zstd_level, tx_store **out
     if (is > 0)
         s->file = H5Fopen(s->target, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (is < 0 || (is > 0 && s->file < 0))
-        rc = h5_fail(err, "%s: cannot open", path);
+        rc = tx_h5_fail(err, "%s: cannot open", path);
     else if (is == 0)
         rc = tx_err_set(err, TX_EINVAL, "%s: not a tanxiao store (not an HDF5 file)", path);
     else
@@ -1672,7 +1649,7 @@ int tx_store_open(const char *path, int writable, int zstd_level, tx_store **out
     if (rc == TX_OK && writable) {
         ssize_t nopen = H5Fget_obj_count(s->file, H5F_OBJ_FILE);
         if (nopen < 0)
-            rc = h5_fail(err, "%s: cannot query the open file", path);
+            rc = tx_h5_fail(err, "%s: cannot query the open file", path);
         else if (nopen > 1)
             rc = tx_err_set(err, TX_EEXIST,
                             "%s: already open in this process (a store has one writer, or "
@@ -1702,7 +1679,7 @@ int tx_store_flush(tx_store *s, tx_err *err)
     if (rc != TX_OK)
         return rc;
     if (s->wip && H5Fflush(s->file, H5F_SCOPE_LOCAL) < 0)
-        return failing(s, h5_fail(err, "%s: cannot flush", s->path));
+        return failing(s, tx_h5_fail(err, "%s: cannot flush", s->path));
     return TX_OK;
 }
 
@@ -1717,15 +1694,15 @@ int tx_store_close(tx_store *s, tx_err *err)
         grid *gr = &s->g[g];
         /* Closing a dataset writes its dirty cached chunks, so failures show here. */
         if (gr->value >= 0 && H5Dclose(gr->value) < 0 && rc == TX_OK)
-            rc = failing(s, h5_fail(err, "%s:/series/%dmin/value: cannot close", s->path,
+            rc = failing(s, tx_h5_fail(err, "%s:/series/%dmin/value: cannot close", s->path,
                                     tx_store_grid_minutes[g]));
         if (gr->quality >= 0 && H5Dclose(gr->quality) < 0 && rc == TX_OK)
-            rc = failing(s, h5_fail(err, "%s:/series/%dmin/quality: cannot close", s->path,
+            rc = failing(s, tx_h5_fail(err, "%s:/series/%dmin/quality: cannot close", s->path,
                                     tx_store_grid_minutes[g]));
         gr->value = gr->quality = H5I_INVALID_HID;
     }
     if (s->file >= 0 && H5Fclose(s->file) < 0 && rc == TX_OK)
-        rc = failing(s, h5_fail(err, "%s: cannot close", s->path));
+        rc = failing(s, tx_h5_fail(err, "%s: cannot close", s->path));
     s->file = H5I_INVALID_HID;
     if (rc == TX_OK && s->failed != TX_OK)
         rc = tx_err_set(err, s->failed,
@@ -1751,7 +1728,7 @@ int tx_store_file_size(tx_store *s, uint64_t *bytes, tx_err *err)
     if (!s || !bytes)
         return tx_err_set(err, TX_EINVAL, "tx_store_file_size: NULL argument");
     if (H5Fget_filesize(s->file, &size) < 0)
-        return h5_fail(err, "%s: cannot get the file size", s->path);
+        return tx_h5_fail(err, "%s: cannot get the file size", s->path);
     *bytes = size;
     return TX_OK;
 }
@@ -1901,15 +1878,15 @@ int tx_store_read_block(tx_store *s, int interval_minutes, size_t row0, size_t n
 
     hid_t fspace, mspace;
     if (block_spaces(gr->value, row0, nr, slot0, ns, nrows, nslots, &fspace, &mspace) < 0)
-        return h5_fail(err,
+        return tx_h5_fail(err,
                        "%s:/series/%dmin/value: cannot select rows %zu+%zu, slots %lld+%zu",
                        s->path, interval_minutes, row0, nr, (long long)slot0, ns);
     if (H5Dread(gr->value, H5T_NATIVE_DOUBLE, mspace, fspace, H5P_DEFAULT, value) < 0)
-        rc = h5_fail(err, "%s:/series/%dmin/value: cannot read rows %zu+%zu, slots %lld+%zu",
+        rc = tx_h5_fail(err, "%s:/series/%dmin/value: cannot read rows %zu+%zu, slots %lld+%zu",
                      s->path, interval_minutes, row0, nr, (long long)slot0, ns);
     else if (quality &&
              H5Dread(gr->quality, H5T_NATIVE_UINT8, mspace, fspace, H5P_DEFAULT, quality) < 0)
-        rc = h5_fail(err, "%s:/series/%dmin/quality: cannot read rows %zu+%zu, slots %lld+%zu",
+        rc = tx_h5_fail(err, "%s:/series/%dmin/quality: cannot read rows %zu+%zu, slots %lld+%zu",
                      s->path, interval_minutes, row0, nr, (long long)slot0, ns);
     H5Sclose(mspace);
     H5Sclose(fspace);
@@ -1956,11 +1933,11 @@ static int write_block(tx_store *s, int interval_minutes, size_t row0, size_t nr
         hsize_t dims[2] = {need[0] > gr->dims[0] ? need[0] : gr->dims[0],
                            need[1] > gr->dims[1] ? need[1] : gr->dims[1]};
         if (H5Dset_extent(gr->value, dims) < 0)
-            return h5_fail(err, "%s:/series/%dmin/value: cannot extend to %llu x %llu",
+            return tx_h5_fail(err, "%s:/series/%dmin/value: cannot extend to %llu x %llu",
                            s->path, m, (unsigned long long)dims[0],
                            (unsigned long long)dims[1]);
         if (H5Dset_extent(gr->quality, dims) < 0)
-            return h5_fail(err, "%s:/series/%dmin/quality: cannot extend to %llu x %llu",
+            return tx_h5_fail(err, "%s:/series/%dmin/quality: cannot extend to %llu x %llu",
                            s->path, m, (unsigned long long)dims[0],
                            (unsigned long long)dims[1]);
         gr->dims[0] = dims[0];
@@ -1970,16 +1947,16 @@ static int write_block(tx_store *s, int interval_minutes, size_t row0, size_t nr
     hid_t fspace, mspace;
     if (block_spaces(gr->value, row0, nrows, slot0, nslots, nrows, nslots, &fspace, &mspace) <
         0)
-        return h5_fail(err,
+        return tx_h5_fail(err,
                        "%s:/series/%dmin/value: cannot select rows %zu+%zu, slots %lld+%zu",
                        s->path, m, row0, nrows, (long long)slot0, nslots);
     if (H5Dwrite(gr->value, H5T_NATIVE_DOUBLE, mspace, fspace, H5P_DEFAULT, value) < 0)
-        rc = h5_fail(err, "%s:/series/%dmin/value: cannot write rows %zu+%zu, slots %lld+%zu",
+        rc = tx_h5_fail(err, "%s:/series/%dmin/value: cannot write rows %zu+%zu, slots %lld+%zu",
                      s->path, m, row0, nrows, (long long)slot0, nslots);
     else if (quality &&
              H5Dwrite(gr->quality, H5T_NATIVE_UINT8, mspace, fspace, H5P_DEFAULT, quality) < 0)
         rc =
-            h5_fail(err, "%s:/series/%dmin/quality: cannot write rows %zu+%zu, slots %lld+%zu",
+            tx_h5_fail(err, "%s:/series/%dmin/quality: cannot write rows %zu+%zu, slots %lld+%zu",
                     s->path, m, row0, nrows, (long long)slot0, nslots);
     H5Sclose(mspace);
     H5Sclose(fspace);
