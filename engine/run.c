@@ -86,6 +86,23 @@ static void fin_init(fin_year *f)
     }
 }
 
+/* Opens an input CSV file of the run, checksums it for the results' provenance and maps
+ * its header. TX_ENOTFOUND (err set) when the file does not exist. */
+static int open_input(const char *path, const tx_input_columns *cols, uint64_t *sum,
+                      uint64_t *bytes, tx_csv **csv, int *col, tx_err *err)
+{
+    int rc = tx_csv_open(path, csv, err);
+    if (!rc)
+        rc = tx_file_checksum(path, sum, bytes, err);
+    if (!rc)
+        rc = tx_input_header(*csv, cols, col, NULL, NULL, 0, err);
+    if (rc) {
+        tx_csv_free(*csv);
+        *csv = NULL;
+    }
+    return rc;
+}
+
 static int load_financials(const char *dir, tx_store *st, size_t ne, financials *fin,
                            tx_err *err)
 {
@@ -97,14 +114,11 @@ static int load_financials(const char *dir, tx_store *st, size_t ne, financials 
         return tx_err_set(err, TX_ENOMEM, "%s: out of memory", path);
     for (size_t i = 0; i < ny * ne; i++)
         fin_init(&fin->rows[i]);
-    int rc = tx_file_checksum(path, &fin->checksum, &fin->bytes, err);
+    tx_csv *csv = NULL;
+    int col[16];
+    int rc = open_input(path, &tx_cols_financials, &fin->checksum, &fin->bytes, &csv, col, err);
     if (rc)
         return rc;
-    tx_csv *csv = NULL;
-    if ((rc = tx_csv_open(path, &csv, err)))
-        return rc;
-    int col[16];
-    rc = tx_input_header(csv, &tx_cols_financials, col, NULL, NULL, 0, err);
     tx_csv_row row;
     while (!rc && (rc = tx_csv_next(csv, &row, err)) == 1) {
         rc = 0;
@@ -197,19 +211,17 @@ static int load_deflators(const char *dir, const int years[2], deflators *dfl, t
         dfl->index[i][0] = dfl->index[i][1] = NAN;
     char path[1100];
     snprintf(path, sizeof path, "%s/deflators.csv", dir);
-    FILE *probe = fopen(path, "rb");
-    if (!probe)
-        return TX_OK; /* optional */
-    fclose(probe);
-    dfl->present = 1;
-    int rc = tx_file_checksum(path, &dfl->checksum, &dfl->bytes, err);
+    tx_csv *csv = NULL;
+    int col[16];
+    int rc = open_input(path, &tx_cols_deflators, &dfl->checksum, &dfl->bytes, &csv, col, err);
+    if (rc == TX_ENOTFOUND) { /* optional: no deflators, no message */
+        if (err)
+            *err = (tx_err){0};
+        return TX_OK;
+    }
     if (rc)
         return rc;
-    tx_csv *csv = NULL;
-    if ((rc = tx_csv_open(path, &csv, err)))
-        return rc;
-    int col[16];
-    rc = tx_input_header(csv, &tx_cols_deflators, col, NULL, NULL, 0, err);
+    dfl->present = 1;
     tx_csv_row row;
     while (!rc && (rc = tx_csv_next(csv, &row, err)) == 1) {
         rc = 0;
