@@ -583,8 +583,15 @@ static int read_readings_file(const char *path, tx_store *st, int64_t align_tol,
                 reason = meters[m].kind == TX_KIND_INTERVAL ? TX_REJECT_NEGATIVE_INTERVAL
                                                             : TX_REJECT_BAD_VALUE;
         }
+        const char *why = NULL;
+        if (reason == TX_INPUT_OK && tx_store_decimals_of(r.value) < 0) {
+            /* The store keeps readings exactly, as integers of the meter's resolution. */
+            reason = TX_REJECT_BAD_VALUE;
+            why = "more than 9 decimals, or 2^53 or more units of its last decimal: cannot "
+                  "be stored exactly";
+        }
         if (reason != TX_INPUT_OK) {
-            if ((rc = report(rj, path, row.line, reason, NULL, &row, err)))
+            if ((rc = report(rj, path, row.line, reason, why, &row, err)))
                 break;
             continue;
         }

@@ -8,11 +8,13 @@
  */
 #define _GNU_SOURCE /* qsort_r */
 #include "store.h"
+#include "chunk.h"
 #include "h5io.h"
 
 #include <errno.h>
 #include <hdf5.h>
 #include <math.h>
+#include <omp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,26 +26,27 @@
 #include <unistd.h>
 
 #define STORE_FORMAT "tanxiao-store"
-#define STORE_FORMAT_VERSION 1
+#define STORE_FORMAT_VERSION 2
 #define STORE_EPOCH "2000-01-01T00:00:00+08:00"
 
-/* A chunk holds 43008 cells: 344064 bytes of float64, inside HDF5's advised 64 KiB - 1 MiB,
+/* A chunk holds 43008 cells: 344064 bytes of int64, inside HDF5's advised 64 KiB - 1 MiB,
  * and 28 days of slots on every grid (2688, 1344, 672, 28 slots), so the rows per chunk
  * are 43008 / slots: 16, 32, 64, 1536. */
 #define CHUNK_CELLS 43008
 #define CHUNK_DAYS 28
 
-/* Chunk cache per dataset. The run reads blocks of chunk_rows x one year (14 chunks, about
- * 4.8 MB of values); ingest writes day windows across all rows, which keeps one chunk per
- * row block in use (100 chunks, 34 MB, for 1,600 meters of 15 minutes). 64 MiB holds either
- * with room to spare; the cache is filled only as chunks are touched. The quality chunks
- * are an eighth of the size. w0 = 1: a chunk read or written whole is evicted first,
- * since neither access pattern comes back to it. nslots is a prime about 60 times the
- * number of chunks that fit, as HDF5 advises for few hash collisions. */
-#define CACHE_VALUE_BYTES ((size_t)64 << 20)
-#define CACHE_QUALITY_BYTES ((size_t)16 << 20)
-#define CACHE_NSLOTS 12421
-#define CACHE_W0 1.0
+/* Readings are stored as integers in units of 10^-decimals of their row's meter: a
+ * register's resolution is a fixed number of decimals, and int64 hundredths through shuffle
+ * + zstd take about 1.4 bytes per reading where float64 took 3.6 (the high bytes of a
+ * register's integers hardly change; a double's mantissa bits do). INT64_MIN is the fill:
+ * no reading. */
+#define VALUE_FILL INT64_MIN
+
+/* Series are moved as raw chunks (H5Dread_chunk / H5Dwrite_chunk) and (de)compressed by the
+ * store's own threads, so HDF5's chunk cache would only hold copies: none is kept. A write
+ * processes this many chunks per round: read raw, decode + merge + encode in threads, write
+ * raw (64 chunks of 344 KB: 22 MB of cells, 44 MB with the encoded bounds). */
+#define WRITE_ROUND_CHUNKS 64
 
 /* Largest slot accepted: 2^40 slots of 15 minutes is 31 million years. Keeps every
  * slot0 + nslots far from overflow. */
@@ -121,6 +124,9 @@ typedef struct {
     hid_t value, quality; /* H5I_INVALID_HID until the grid is created or opened */
     hsize_t dims[2];      /* current extent (rows, slots) of both datasets */
     size_t rows;          /* rows in use: 1 + the largest row of a meter of the grid */
+    uint8_t *dec;         /* decimals of each row, ndec of them (rows beyond: 0) */
+    size_t ndec;
+    int dec_dirty;        /* dec changed since it was read or written */
 } grid;
 
 struct tx_store {
@@ -136,6 +142,9 @@ struct tx_store {
     int level;
     table ent, met, ev;
     grid g[TX_STORE_NGRIDS];
+    tx_store_raw *raw;              /* tx_store_read_block's fetch buffers */
+    tx_store_decoder **decoders;    /* one per OpenMP thread, ndecoders of them */
+    int ndecoders;
 };
 
 typedef struct table_ops table_ops;
@@ -918,14 +927,15 @@ static int catalogue_write(tx_store *s, tx_err *err)
 
 /* ---- series datasets -------------------------------------------------------------------- */
 
-static hid_t series_dapl(size_t bytes, tx_err *err, const char *path, const char *name)
+/* Access properties of a series dataset: no chunk cache (chunks are moved raw). */
+static hid_t series_dapl(tx_err *err, const char *path, const char *name)
 {
     hid_t dapl = H5Pcreate(H5P_DATASET_ACCESS);
     if (dapl < 0) {
         tx_h5_fail(err, "%s:%s/%s: cannot create access properties", path, "/series", name);
         return H5I_INVALID_HID;
     }
-    if (H5Pset_chunk_cache(dapl, CACHE_NSLOTS, bytes, CACHE_W0) < 0) {
+    if (H5Pset_chunk_cache(dapl, 0, 0, 1.0) < 0) {
         tx_h5_fail(err, "%s:/series/%s: cannot set the chunk cache", path, name);
         H5Pclose(dapl);
         return H5I_INVALID_HID;
@@ -933,32 +943,41 @@ static hid_t series_dapl(size_t bytes, tx_err *err, const char *path, const char
     return dapl;
 }
 
-/* Opens an existing dataset of a grid with its chunk cache and checks its shape. */
-static hid_t series_open(tx_store *s, hid_t grp, const char *gname, const char *name,
-                         size_t cache, hsize_t dims[2], tx_err *err)
+/* Opens an existing dataset of a grid and checks its rank (1 or 2), shape and type size. */
+static hid_t series_open(tx_store *s, hid_t grp, const char *gname, const char *name, int rank,
+                         size_t type_size, hsize_t dims[2], tx_err *err)
 {
     hid_t dapl = H5I_INVALID_HID, ds = H5I_INVALID_HID, space = H5I_INVALID_HID;
+    hid_t type = H5I_INVALID_HID;
     char what[64];
     snprintf(what, sizeof what, "%s/%s", gname, name);
-    if ((dapl = series_dapl(cache, err, s->path, what)) < 0)
+    if ((dapl = series_dapl(err, s->path, what)) < 0)
         goto fail;
     if ((ds = H5Dopen2(grp, name, dapl)) < 0) {
         tx_h5_fail(err, "%s:/series/%s: cannot open", s->path, what);
         goto fail;
     }
-    if ((space = H5Dget_space(ds)) < 0) {
-        tx_h5_fail(err, "%s:/series/%s: cannot get the dataspace", s->path, what);
+    if ((space = H5Dget_space(ds)) < 0 || (type = H5Dget_type(ds)) < 0) {
+        tx_h5_fail(err, "%s:/series/%s: cannot get the dataspace or type", s->path, what);
         goto fail;
     }
-    if (H5Sget_simple_extent_ndims(space) != 2 ||
-        H5Sget_simple_extent_dims(space, dims, NULL) != 2) {
-        tx_err_set(err, TX_EINVAL, "%s:/series/%s: not a 2-D dataset", s->path, what);
+    if (H5Sget_simple_extent_ndims(space) != rank ||
+        H5Sget_simple_extent_dims(space, dims, NULL) != rank) {
+        tx_err_set(err, TX_EINVAL, "%s:/series/%s: not a %d-D dataset", s->path, what, rank);
         goto fail;
     }
+    if (H5Tget_class(type) != H5T_INTEGER || H5Tget_size(type) != type_size) {
+        tx_err_set(err, TX_EINVAL, "%s:/series/%s: not %zu-byte integers", s->path, what,
+                   type_size);
+        goto fail;
+    }
+    H5Tclose(type);
     H5Sclose(space);
     H5Pclose(dapl);
     return ds;
 fail:
+    if (type >= 0)
+        H5Tclose(type);
     if (space >= 0)
         H5Sclose(space);
     if (ds >= 0)
@@ -968,13 +987,27 @@ fail:
     return H5I_INVALID_HID;
 }
 
+/* Makes room for the decimals of rows [0, n); new rows have 0 decimals. */
+static int grid_dec_reserve(grid *gr, size_t n)
+{
+    if (n <= gr->ndec)
+        return 0;
+    uint8_t *d = realloc(gr->dec, n);
+    if (!d)
+        return -1;
+    memset(d + gr->ndec, 0, n - gr->ndec);
+    gr->dec = d;
+    gr->ndec = n;
+    return 0;
+}
+
 static int grid_open(tx_store *s, int g, tx_err *err)
 {
     grid *gr = &s->g[g];
     char gpath[32];
-    hsize_t qd[2];
+    hsize_t qd[2], dd[2];
     int rc = TX_OK;
-    hid_t grp = H5I_INVALID_HID;
+    hid_t grp = H5I_INVALID_HID, dds = H5I_INVALID_HID;
     snprintf(gpath, sizeof gpath, "/series/%dmin", tx_store_grid_minutes[g]);
     htri_t ex = path_exists(s->file, gpath);
     if (ex < 0)
@@ -986,90 +1019,133 @@ static int grid_open(tx_store *s, int g, tx_err *err)
     /* A group without datasets is what a failed grid creation leaves: no grid yet. */
     htri_t hv = H5Lexists(grp, "value", H5P_DEFAULT);
     htri_t hq = H5Lexists(grp, "quality", H5P_DEFAULT);
-    if (hv < 0 || hq < 0) {
+    htri_t hd = H5Lexists(grp, "decimals", H5P_DEFAULT);
+    if (hv < 0 || hq < 0 || hd < 0) {
         rc = tx_h5_fail(err, "%s:%s: cannot look up the datasets", s->path, gpath);
         goto done;
     }
-    if (!hv || !hq) {
-        if (hv || hq)
-            rc = tx_err_set(err, TX_EINVAL, "%s:%s: has %s but not %s", s->path, gpath,
-                            hv ? "value" : "quality", hv ? "quality" : "value");
+    if (!hv || !hq || !hd) {
+        if (hv || hq || hd)
+            rc = tx_err_set(err, TX_EINVAL, "%s:%s: needs value, quality and decimals; has %s%s%s",
+                            s->path, gpath, hv ? "value " : "", hq ? "quality " : "",
+                            hd ? "decimals" : "");
         goto done;
     }
     const char *gname = gpath + strlen("/series/");
-    gr->value = series_open(s, grp, gname, "value", CACHE_VALUE_BYTES, gr->dims, err);
+    gr->value = series_open(s, grp, gname, "value", 2, 8, gr->dims, err);
     if (gr->value < 0) {
         rc = err ? err->code : TX_EHDF5;
         goto done;
     }
-    gr->quality = series_open(s, grp, gname, "quality", CACHE_QUALITY_BYTES, qd, err);
+    gr->quality = series_open(s, grp, gname, "quality", 2, 1, qd, err);
     if (gr->quality < 0) {
         rc = err ? err->code : TX_EHDF5;
         goto done;
     }
-    if (qd[0] != gr->dims[0] || qd[1] != gr->dims[1])
+    if (qd[0] != gr->dims[0] || qd[1] != gr->dims[1]) {
         rc = tx_err_set(err, TX_EINVAL, "%s:%s: quality and value differ in shape", s->path,
                         gpath);
+        goto done;
+    }
+    if ((dds = series_open(s, grp, gname, "decimals", 1, 1, dd, err)) < 0) {
+        rc = err ? err->code : TX_EHDF5;
+        goto done;
+    }
+    if (dd[0] != gr->dims[0]) {
+        rc = tx_err_set(err, TX_EINVAL, "%s:%s: %llu decimals for %llu rows", s->path, gpath,
+                        (unsigned long long)dd[0], (unsigned long long)gr->dims[0]);
+        goto done;
+    }
+    free(gr->dec);
+    gr->dec = NULL;
+    gr->ndec = 0;
+    if (grid_dec_reserve(gr, (size_t)dd[0] ? (size_t)dd[0] : 1) != 0) {
+        rc = tx_err_set(err, TX_ENOMEM, "%s:%s: out of memory", s->path, gpath);
+        goto done;
+    }
+    if (dd[0] && H5Dread(dds, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, gr->dec) < 0) {
+        rc = tx_h5_fail(err, "%s:%s/decimals: cannot read", s->path, gpath);
+        goto done;
+    }
+    for (size_t r = 0; r < (size_t)dd[0]; r++)
+        if (gr->dec[r] > TX_STORE_MAX_DECIMALS) {
+            rc = tx_err_set(err, TX_EINVAL, "%s:%s/decimals: row %zu has %d decimals (at most %d)",
+                            s->path, gpath, r, gr->dec[r], TX_STORE_MAX_DECIMALS);
+            goto done;
+        }
+    gr->dec_dirty = 0;
 done:
+    if (dds >= 0)
+        H5Dclose(dds);
     H5Gclose(grp);
     return rc;
 }
 
-/* Creates one series dataset: chunked, shuffle + zstd, unlimited both ways, with its fill
- * value and the attributes a reader needs. */
-static hid_t series_create(tx_store *s, hid_t grp, int g, int is_quality,
-                           const hsize_t dims[2], tx_err *err)
+/* Creates one series dataset: chunked, shuffle + zstd, unlimited, with its fill value and
+ * the attributes a reader needs. kind: 0 value, 1 quality, 2 decimals (1-D, per row). */
+static hid_t series_create(tx_store *s, hid_t grp, int g, int kind, const hsize_t dims[2],
+                           tx_err *err)
 {
     const int m = tx_store_grid_minutes[g];
-    const char *name = is_quality ? "quality" : "value";
+    static const char *const names[3] = {"value", "quality", "decimals"};
+    const char *name = names[kind];
     const hsize_t maxd[2] = {H5S_UNLIMITED, H5S_UNLIMITED};
     const hsize_t chunk[2] = {tx_store_chunk_rows(m), tx_store_chunk_slots(m)};
-    const double nan_fill = NAN;
+    const hsize_t dchunk[1] = {4096};
+    const int64_t value_fill = VALUE_FILL;
     const uint8_t zero_fill = 0;
     hid_t space = H5I_INVALID_HID, dcpl = H5I_INVALID_HID, dapl = H5I_INVALID_HID;
     hid_t ds = H5I_INVALID_HID;
-    char what[32], long_name[128];
+    char what[32], long_name[200];
     snprintf(what, sizeof what, "%dmin/%s", m, name);
 
-    if ((space = H5Screate_simple(2, dims, maxd)) < 0) {
+    if ((space = H5Screate_simple(kind == 2 ? 1 : 2, dims, maxd)) < 0) {
         tx_h5_fail(err, "%s:/series/%s: cannot create the dataspace", s->path, what);
         goto fail;
     }
-    dcpl = is_quality ? tx_h5_dcpl(2, chunk, s->level, H5T_NATIVE_UINT8, &zero_fill, err)
-                      : tx_h5_dcpl(2, chunk, s->level, H5T_NATIVE_DOUBLE, &nan_fill, err);
+    dcpl = kind == 0   ? tx_h5_dcpl(2, chunk, s->level, H5T_NATIVE_INT64, &value_fill, err)
+           : kind == 1 ? tx_h5_dcpl(2, chunk, s->level, H5T_NATIVE_UINT8, &zero_fill, err)
+                       : tx_h5_dcpl(1, dchunk, s->level, H5T_NATIVE_UINT8, &zero_fill, err);
     if (dcpl < 0) {
         tx_err_prefix(err, "%s:/series/%s", s->path, what);
         goto fail;
     }
-    if ((dapl = series_dapl(is_quality ? CACHE_QUALITY_BYTES : CACHE_VALUE_BYTES, err,
-                            s->path, what)) < 0)
+    if ((dapl = series_dapl(err, s->path, what)) < 0)
         goto fail;
-    ds = H5Dcreate2(grp, name, is_quality ? H5T_STD_U8LE : H5T_IEEE_F64LE, space, H5P_DEFAULT,
+    ds = H5Dcreate2(grp, name, kind == 0 ? H5T_STD_I64LE : H5T_STD_U8LE, space, H5P_DEFAULT,
                     dcpl, dapl);
     if (ds < 0) {
         tx_h5_fail(err, "%s:/series/%s: cannot create", s->path, what);
         goto fail;
     }
     int rc;
-    if (is_quality) {
+    if (kind == 1) {
         static const uint8_t flags[3] = {0, 1, 2};
         snprintf(long_name, sizeof long_name, "quality of the readings on the %d-minute grid",
                  m);
         rc = tx_h5_attr_string(ds, "units", "1", err);
         if (rc == TX_OK)
             rc = tx_h5_attr_flags(ds, flags, 3, "measured estimated suspect", err);
+    } else if (kind == 0) {
+        snprintf(long_name, sizeof long_name,
+                 "meter readings on the %d-minute grid as integers: the reading in the "
+                 "meter's unit before the multiplier is value * 10^-decimals[row] "
+                 "(row = /meters/row); %lld = no reading",
+                 m, (long long)VALUE_FILL);
+        rc = tx_h5_attr_string(ds, "units", "meter unit (/meters/unit) * 10^-decimals", err);
+        if (rc == TX_OK)
+            rc = tx_h5_attr_string(ds, "scale", "decimals", err);
     } else {
         snprintf(long_name, sizeof long_name,
-                 "meter readings on the %d-minute grid, in the meter's unit before the "
-                 "multiplier (row = /meters/row)",
+                 "decimals of each row of value on the %d-minute grid: its meter's resolution",
                  m);
-        rc = tx_h5_attr_string(ds, "units", "meter unit (/meters/unit)", err);
+        rc = tx_h5_attr_string(ds, "units", "1", err);
     }
     if (rc == TX_OK)
         rc = tx_h5_attr_string(ds, "long_name", long_name, err);
-    if (rc == TX_OK)
+    if (rc == TX_OK && kind != 2)
         rc = tx_h5_attr_int64(ds, "interval_minutes", m, err);
-    if (rc == TX_OK)
+    if (rc == TX_OK && kind != 2)
         rc = tx_h5_attr_string(ds, "slot_0", STORE_EPOCH, err);
     if (rc != TX_OK) {
         tx_err_prefix(err, "%s:/series/%s", s->path, what);
@@ -1100,23 +1176,61 @@ static int grid_create(tx_store *s, int g, const hsize_t dims[2], tx_err *err)
     if (grp < 0)
         return prefixed(err, (int)grp, s->path);
     int rc = TX_OK;
+    hid_t dds = H5I_INVALID_HID;
     gr->value = series_create(s, grp, g, 0, dims, err);
     if (gr->value >= 0)
         gr->quality = series_create(s, grp, g, 1, dims, err);
-    if (gr->value < 0 || gr->quality < 0) {
+    if (gr->quality >= 0)
+        dds = series_create(s, grp, g, 2, dims, err);
+    if (gr->value < 0 || gr->quality < 0 || dds < 0) {
         rc = err ? err->code : TX_EHDF5;
-        /* No half grid is left behind: a value dataset without quality would make the
+        /* No half grid is left behind: a value dataset without the others would make the
          * store unreadable. */
         if (gr->value >= 0) {
             H5Dclose(gr->value);
             H5Ldelete(grp, "value", H5P_DEFAULT);
         }
+        if (gr->quality >= 0) {
+            H5Dclose(gr->quality);
+            H5Ldelete(grp, "quality", H5P_DEFAULT);
+        }
         gr->value = gr->quality = H5I_INVALID_HID;
     } else {
+        H5Dclose(dds);
         gr->dims[0] = dims[0];
         gr->dims[1] = dims[1];
+        if (grid_dec_reserve(gr, (size_t)dims[0]) != 0)
+            rc = tx_err_set(err, TX_ENOMEM, "%s:%s: out of memory", s->path, gpath);
+        gr->dec_dirty = 1;
     }
     H5Gclose(grp);
+    return rc;
+}
+
+/* Writes the decimals of a grid (all rows of the extent) when they changed. */
+static int grid_dec_write(tx_store *s, int g, tx_err *err)
+{
+    grid *gr = &s->g[g];
+    if (gr->value < 0 || !gr->dec_dirty)
+        return TX_OK;
+    char path[48];
+    snprintf(path, sizeof path, "/series/%dmin/decimals", tx_store_grid_minutes[g]);
+    hid_t ds = H5Dopen2(s->file, path, H5P_DEFAULT);
+    if (ds < 0)
+        return tx_h5_fail(err, "%s:%s: cannot open", s->path, path);
+    const hsize_t n[1] = {gr->dims[0]};
+    int rc = TX_OK;
+    if (grid_dec_reserve(gr, (size_t)n[0]) != 0)
+        rc = tx_err_set(err, TX_ENOMEM, "%s:%s: out of memory", s->path, path);
+    else if (H5Dset_extent(ds, n) < 0)
+        rc = tx_h5_fail(err, "%s:%s: cannot extend to %llu rows", s->path, path,
+                        (unsigned long long)n[0]);
+    else if (n[0] && H5Dwrite(ds, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, gr->dec) < 0)
+        rc = tx_h5_fail(err, "%s:%s: cannot write", s->path, path);
+    if (H5Dclose(ds) < 0 && rc == TX_OK)
+        rc = tx_h5_fail(err, "%s:%s: cannot close", s->path, path);
+    if (rc == TX_OK)
+        gr->dec_dirty = 0;
     return rc;
 }
 
@@ -1458,8 +1572,10 @@ static void store_free(tx_store *s)
 {
     if (!s)
         return;
-    for (int g = 0; g < TX_STORE_NGRIDS; g++)
+    for (int g = 0; g < TX_STORE_NGRIDS; g++) {
         grid_close(&s->g[g]);
+        free(s->g[g].dec);
+    }
     if (s->file >= 0)
         H5Fclose(s->file);
     if (s->wip)
@@ -1473,6 +1589,10 @@ static void store_free(tx_store *s)
         close(s->lock_fd);
     }
     free(s->lock);
+    tx_store_raw_free(s->raw);
+    for (int i = 0; i < s->ndecoders; i++)
+        tx_store_decoder_free(s->decoders[i]);
+    free(s->decoders);
     table_destroy(&s->ent);
     table_destroy(&s->met);
     table_destroy(&s->ev);
@@ -1676,6 +1796,8 @@ int tx_store_flush(tx_store *s, tx_err *err)
     if (!s->writable)
         return TX_OK;
     int rc = failing(s, catalogue_write(s, err));
+    for (int g = 0; g < TX_STORE_NGRIDS && rc == TX_OK; g++)
+        rc = failing(s, grid_dec_write(s, g, err));
     if (rc != TX_OK)
         return rc;
     if (s->wip && H5Fflush(s->file, H5F_SCOPE_LOCAL) < 0)
@@ -1690,9 +1812,11 @@ int tx_store_close(tx_store *s, tx_err *err)
     int rc = TX_OK;
     if (s->writable && s->failed == TX_OK)
         rc = failing(s, catalogue_write(s, err));
+    for (int g = 0; g < TX_STORE_NGRIDS && s->writable && s->failed == TX_OK && rc == TX_OK;
+         g++)
+        rc = failing(s, grid_dec_write(s, g, err));
     for (int g = 0; g < TX_STORE_NGRIDS; g++) {
         grid *gr = &s->g[g];
-        /* Closing a dataset writes its dirty cached chunks, so failures show here. */
         if (gr->value >= 0 && H5Dclose(gr->value) < 0 && rc == TX_OK)
             rc = failing(s, tx_h5_fail(err, "%s:/series/%dmin/value: cannot close", s->path,
                                     tx_store_grid_minutes[g]));
@@ -1791,6 +1915,127 @@ int tx_store_put_events(tx_store *s, const tx_event *ev, size_t n, size_t *nchan
 
 /* ---- series blocks ---------------------------------------------------------------------- */
 
+static const double pow10_tab[TX_STORE_MAX_DECIMALS + 1] = {1e0, 1e1, 1e2, 1e3, 1e4,
+                                                             1e5, 1e6, 1e7, 1e8, 1e9};
+#define EXACT_LIMIT 9007199254740992.0 /* 2^53: every integer below it is a double */
+
+int tx_store_decimals_of(double v)
+{
+    if (!isfinite(v))
+        return -1;
+    for (int d = 0; d <= TX_STORE_MAX_DECIMALS; d++) {
+        double x = v * pow10_tab[d];
+        if (!(fabs(x) < EXACT_LIMIT))
+            return -1; /* only grows with d */
+        double n = nearbyint(x);
+        if (fabs(n) < EXACT_LIMIT && n / pow10_tab[d] == v)
+            return d;
+    }
+    return -1;
+}
+
+/* The integer of v at d decimals (v has at most d, see tx_store_decimals_of); 0 and *n set,
+ * or -1 when it is 2^53 or more. v * 10^d is within an ulp or two of that integer, and
+ * n / 10^d, correctly rounded, is the double nearest to the same decimal: v. */
+static inline int to_int(double v, int d, int64_t *n)
+{
+    double x = nearbyint(v * pow10_tab[d]);
+    if (!(fabs(x) < EXACT_LIMIT))
+        return -1;
+    *n = (int64_t)x;
+    return 0;
+}
+
+typedef struct {
+    unsigned char *p;
+    size_t n, cap;
+} bytes;
+
+static int bytes_reserve(bytes *b, size_t extra)
+{
+    if (b->n + extra <= b->cap)
+        return 0;
+    size_t cap = b->cap ? b->cap : 1 << 20;
+    while (cap < b->n + extra)
+        cap *= 2;
+    unsigned char *p = realloc(b->p, cap);
+    if (!p)
+        return -1;
+    b->p = p;
+    b->cap = cap;
+    return 0;
+}
+
+struct tx_store_raw {
+    int minutes;
+    size_t crow, cslots;
+    size_t row0, nrows, nslots;
+    int64_t slot0;
+    size_t cr0, ncr, ncs; /* chunk rows and chunk columns covering the block */
+    int64_t cs0;
+    size_t *off, *len, *qoff, *qlen, ntab; /* per chunk (i * ncs + j); len 0: none stored */
+    bytes data, qdata;
+    uint8_t *dec; /* decimals of the block's rows */
+    size_t deccap;
+    int with_quality;
+    char what[200]; /* "STORE:/series/15min" for messages */
+};
+
+struct tx_store_decoder {
+    tx_chunk_codec *codec;
+    int64_t cells[CHUNK_CELLS];
+    uint8_t qcells[CHUNK_CELLS];
+};
+
+tx_store_raw *tx_store_raw_new(void) { return calloc(1, sizeof(tx_store_raw)); }
+
+void tx_store_raw_free(tx_store_raw *raw)
+{
+    if (!raw)
+        return;
+    free(raw->off);
+    free(raw->len);
+    free(raw->qoff);
+    free(raw->qlen);
+    free(raw->data.p);
+    free(raw->qdata.p);
+    free(raw->dec);
+    free(raw);
+}
+
+tx_store_decoder *tx_store_decoder_new(void)
+{
+    tx_store_decoder *d = malloc(sizeof *d);
+    if (!d)
+        return NULL;
+    if (!(d->codec = tx_chunk_codec_new(CHUNK_CELLS * sizeof(int64_t)))) {
+        free(d);
+        return NULL;
+    }
+    return d;
+}
+
+void tx_store_decoder_free(tx_store_decoder *d)
+{
+    if (!d)
+        return;
+    tx_chunk_codec_free(d->codec);
+    free(d);
+}
+
+size_t tx_store_raw_parts(const tx_store_raw *raw) { return raw ? raw->ncr : 0; }
+
+void tx_store_raw_part(const tx_store_raw *raw, size_t i, size_t *first, size_t *n)
+{
+    size_t R0 = (raw->cr0 + i) * raw->crow;
+    size_t rb = R0 > raw->row0 ? R0 : raw->row0;
+    size_t re = R0 + raw->crow < raw->row0 + raw->nrows ? R0 + raw->crow : raw->row0 + raw->nrows;
+    *first = rb - raw->row0;
+    *n = re - rb;
+}
+
+size_t tx_store_raw_bytes(const tx_store_raw *raw) { return raw ? raw->data.n + raw->qdata.n : 0; }
+
 static int block_check(const tx_store *s, int m, size_t row0, size_t nrows, int64_t slot0,
                        size_t nslots, const void *value, const char *op, tx_err *err)
 {
@@ -1812,46 +2057,173 @@ static int block_check(const tx_store *s, int m, size_t row0, size_t nrows, int6
     return TX_OK;
 }
 
-/* File and memory selections of the block [row0, +nr) x [slot0, +ns) of a buffer that is
- * nrows x nslots; the memory selection is the buffer's top-left nr x ns. */
-static int block_spaces(hid_t ds, size_t row0, size_t nr, int64_t slot0, size_t ns,
-                        size_t nrows, size_t nslots, hid_t *fspace, hid_t *mspace)
+/* Reads the stored bytes of the chunk at off (rows, slots) of ds onto the end of b; *len = 0
+ * when none is stored. */
+static int chunk_fetch(hid_t ds, const hsize_t off[2], bytes *b, size_t *len)
 {
-    const hsize_t start[2] = {row0, (hsize_t)slot0}, count[2] = {nr, ns};
-    const hsize_t mdims[2] = {nrows, nslots}, zero[2] = {0, 0};
-    *fspace = *mspace = H5I_INVALID_HID;
-    if ((*fspace = H5Dget_space(ds)) < 0 ||
-        H5Sselect_hyperslab(*fspace, H5S_SELECT_SET, start, NULL, count, NULL) < 0 ||
-        (*mspace = H5Screate_simple(2, mdims, NULL)) < 0)
-        goto fail;
-    /* A memory space of the buffer's own shape: with a whole-buffer block HDF5 copies each
-     * chunk's rows straight into place, with no selection of its own to iterate. */
-    if ((nr != nrows || ns != nslots) &&
-        H5Sselect_hyperslab(*mspace, H5S_SELECT_SET, zero, NULL, count, NULL) < 0)
-        goto fail;
+    unsigned mask = 0;
+    haddr_t addr = HADDR_UNDEF;
+    hsize_t size = 0;
+    *len = 0;
+    if (H5Dget_chunk_info_by_coord(ds, off, &mask, &addr, &size) < 0)
+        return -1;
+    if (addr == HADDR_UNDEF || size == 0)
+        return 0;
+    if (mask != 0 || bytes_reserve(b, (size_t)size) != 0)
+        return -1; /* a chunk stored with a filter skipped is not the store's */
+    uint32_t filters = 0;
+    if (H5Dread_chunk(ds, H5P_DEFAULT, off, &filters, b->p + b->n) < 0 || filters != 0)
+        return -1;
+    *len = (size_t)size;
+    b->n += (size_t)size;
     return 0;
-fail:
-    if (*fspace >= 0)
-        H5Sclose(*fspace);
-    if (*mspace >= 0)
-        H5Sclose(*mspace);
-    *fspace = *mspace = H5I_INVALID_HID;
-    return -1;
 }
 
-/* Fills the part of a nrows x nslots buffer outside its top-left nr x ns. */
-static void fill_outside(double *value, uint8_t *quality, size_t nrows, size_t nslots,
-                         size_t nr, size_t ns)
+static int raw_reserve(tx_store_raw *raw, size_t nchunks, size_t nrows)
 {
-    const double nan_fill = NAN;
-    for (size_t r = 0; r < nrows; r++) {
-        size_t k0 = r < nr ? ns : 0;
-        double *v = value + r * nslots;
-        for (size_t k = k0; k < nslots; k++)
-            v[k] = nan_fill;
-        if (quality)
-            memset(quality + r * nslots + k0, 0, nslots - k0);
+    if (nchunks > raw->ntab) {
+        size_t *o = realloc(raw->off, nchunks * sizeof *o);
+        if (o)
+            raw->off = o;
+        size_t *l = realloc(raw->len, nchunks * sizeof *l);
+        if (l)
+            raw->len = l;
+        size_t *qo = realloc(raw->qoff, nchunks * sizeof *qo);
+        if (qo)
+            raw->qoff = qo;
+        size_t *ql = realloc(raw->qlen, nchunks * sizeof *ql);
+        if (ql)
+            raw->qlen = ql;
+        if (!o || !l || !qo || !ql)
+            return -1;
+        raw->ntab = nchunks;
     }
+    if (nrows > raw->deccap) {
+        uint8_t *d = realloc(raw->dec, nrows);
+        if (!d)
+            return -1;
+        raw->dec = d;
+        raw->deccap = nrows;
+    }
+    return 0;
+}
+
+int tx_store_fetch(tx_store *s, int interval_minutes, size_t row0, size_t nrows,
+                   int64_t slot0, size_t nslots, int with_quality, tx_store_raw *raw,
+                   tx_err *err)
+{
+    int rc = block_check(s, interval_minutes, row0, nrows, slot0, nslots, raw, "fetch", err);
+    if (rc != TX_OK)
+        return rc;
+    const int m = interval_minutes;
+    const grid *gr = &s->g[tx_store_grid_of(m)];
+    raw->minutes = m;
+    raw->crow = tx_store_chunk_rows(m);
+    raw->cslots = tx_store_chunk_slots(m);
+    raw->row0 = row0;
+    raw->nrows = nrows;
+    raw->slot0 = slot0;
+    raw->nslots = nslots;
+    raw->with_quality = with_quality;
+    raw->data.n = raw->qdata.n = 0;
+    raw->ncr = raw->ncs = 0;
+    snprintf(raw->what, sizeof raw->what, "%s:/series/%dmin", s->path, m);
+    if (nrows == 0 || nslots == 0)
+        return TX_OK;
+    raw->cr0 = row0 / raw->crow;
+    raw->ncr = (row0 + nrows - 1) / raw->crow - raw->cr0 + 1;
+    raw->cs0 = slot0 / (int64_t)raw->cslots;
+    raw->ncs = (size_t)((slot0 + (int64_t)nslots - 1) / (int64_t)raw->cslots - raw->cs0 + 1);
+    if (raw_reserve(raw, raw->ncr * raw->ncs, nrows) != 0)
+        return tx_err_set(err, TX_ENOMEM, "%s: out of memory for %zu chunks", raw->what,
+                          raw->ncr * raw->ncs);
+    for (size_t r = 0; r < nrows; r++)
+        raw->dec[r] = row0 + r < gr->ndec ? gr->dec[row0 + r] : 0;
+    for (size_t i = 0; i < raw->ncr; i++)
+        for (size_t j = 0; j < raw->ncs; j++) {
+            size_t t = i * raw->ncs + j;
+            const hsize_t off[2] = {(hsize_t)(raw->cr0 + i) * raw->crow,
+                                    (hsize_t)(raw->cs0 + (int64_t)j) * raw->cslots};
+            raw->off[t] = raw->data.n;
+            raw->qoff[t] = raw->qdata.n;
+            raw->len[t] = raw->qlen[t] = 0;
+            if (gr->value < 0 || off[0] >= gr->dims[0] || off[1] >= gr->dims[1])
+                continue; /* beyond the extent: never written */
+            if (chunk_fetch(gr->value, off, &raw->data, &raw->len[t]) != 0 ||
+                (with_quality && chunk_fetch(gr->quality, off, &raw->qdata, &raw->qlen[t]) != 0))
+                return tx_h5_fail(err, "%s: cannot read the chunk at row %llu, slot %llu",
+                                  raw->what, (unsigned long long)off[0],
+                                  (unsigned long long)off[1]);
+        }
+    return TX_OK;
+}
+
+int tx_store_decode(const tx_store_raw *raw, size_t i, double *value, uint8_t *quality,
+                    tx_store_decoder *d, tx_err *err)
+{
+    const size_t crow = raw->crow, cslots = raw->cslots, nslots = raw->nslots;
+    const size_t R0 = (raw->cr0 + i) * crow;
+    size_t first, n;
+    tx_store_raw_part(raw, i, &first, &n);
+    const size_t rb = raw->row0 + first;
+    for (size_t j = 0; j < raw->ncs; j++) {
+        const size_t t = i * raw->ncs + j;
+        const int64_t C0 = (raw->cs0 + (int64_t)j) * (int64_t)cslots;
+        const int64_t kb = C0 > raw->slot0 ? C0 : raw->slot0;
+        const int64_t ke = C0 + (int64_t)cslots < raw->slot0 + (int64_t)nslots
+                               ? C0 + (int64_t)cslots
+                               : raw->slot0 + (int64_t)nslots;
+        const size_t nk = (size_t)(ke - kb), dk = (size_t)(kb - raw->slot0);
+        const size_t ck = (size_t)(kb - C0);
+        int have = raw->len[t] != 0;
+        if (have && tx_chunk_decode(d->codec, raw->data.p + raw->off[t], raw->len[t], 8,
+                                    d->cells, sizeof d->cells) != 0)
+            return tx_err_set(err, TX_EHDF5, "%s: the chunk at row %zu, slot %lld does not decode",
+                              raw->what, R0, (long long)C0);
+        for (size_t r = 0; r < n; r++) {
+            double *dst = value + r * nslots + dk;
+            if (!have) {
+                for (size_t k = 0; k < nk; k++)
+                    dst[k] = NAN;
+                continue;
+            }
+            const int64_t *src = d->cells + (rb + r - R0) * cslots + ck;
+            const double p = pow10_tab[raw->dec[first + r]];
+            for (size_t k = 0; k < nk; k++)
+                dst[k] = src[k] == VALUE_FILL ? NAN : (double)src[k] / p;
+        }
+        if (!quality)
+            continue;
+        int qhave = raw->qlen[t] != 0;
+        if (qhave && tx_chunk_decode(d->codec, raw->qdata.p + raw->qoff[t], raw->qlen[t], 1,
+                                     d->qcells, sizeof d->qcells) != 0)
+            return tx_err_set(err, TX_EHDF5,
+                              "%s/quality: the chunk at row %zu, slot %lld does not decode",
+                              raw->what, R0, (long long)C0);
+        for (size_t r = 0; r < n; r++) {
+            uint8_t *dst = quality + r * nslots + dk;
+            if (qhave)
+                memcpy(dst, d->qcells + (rb + r - R0) * cslots + ck, nk);
+            else
+                memset(dst, 0, nk);
+        }
+    }
+    return TX_OK;
+}
+
+/* One decoder per OpenMP thread, kept by the store. */
+static int store_decoders(tx_store *s, int n, tx_err *err)
+{
+    if (n <= s->ndecoders)
+        return TX_OK;
+    tx_store_decoder **d = realloc(s->decoders, (size_t)n * sizeof *d);
+    if (!d)
+        return tx_err_set(err, TX_ENOMEM, "%s: out of memory", s->path);
+    s->decoders = d;
+    for (; s->ndecoders < n; s->ndecoders++)
+        if (!(d[s->ndecoders] = tx_store_decoder_new()))
+            return tx_err_set(err, TX_ENOMEM, "%s: out of memory", s->path);
+    return TX_OK;
 }
 
 int tx_store_read_block(tx_store *s, int interval_minutes, size_t row0, size_t nrows,
@@ -1862,40 +2234,48 @@ int tx_store_read_block(tx_store *s, int interval_minutes, size_t row0, size_t n
                          err);
     if (rc != TX_OK || nrows == 0 || nslots == 0)
         return rc;
-    const grid *gr = &s->g[tx_store_grid_of(interval_minutes)];
-    /* The part of the block inside the extent; cells beyond it were never written. */
-    size_t nr = 0, ns = 0;
-    if (gr->value >= 0 && row0 < gr->dims[0] && (hsize_t)slot0 < gr->dims[1]) {
-        nr = (size_t)(gr->dims[0] - row0) < nrows ? (size_t)(gr->dims[0] - row0) : nrows;
-        ns = (size_t)(gr->dims[1] - (hsize_t)slot0) < nslots
-                 ? (size_t)(gr->dims[1] - (hsize_t)slot0)
-                 : nslots;
+    if (!s->raw && !(s->raw = tx_store_raw_new()))
+        return tx_err_set(err, TX_ENOMEM, "%s: out of memory", s->path);
+    if ((rc = tx_store_fetch(s, interval_minutes, row0, nrows, slot0, nslots, quality != NULL,
+                             s->raw, err)) != TX_OK)
+        return rc;
+    const size_t parts = tx_store_raw_parts(s->raw);
+    int nt = omp_get_max_threads();
+    if (parts < (size_t)nt)
+        nt = (int)parts;
+    if ((rc = store_decoders(s, nt, err)) != TX_OK)
+        return rc;
+    tx_err e1 = {0};
+    int bad = 0;
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
+    for (size_t i = 0; i < parts; i++) {
+        size_t first, n;
+        tx_store_raw_part(s->raw, i, &first, &n);
+        tx_err e = {0};
+        if (tx_store_decode(s->raw, i, value + first * nslots,
+                            quality ? quality + first * nslots : NULL,
+                            s->decoders[omp_get_thread_num()], &e) != TX_OK) {
+#pragma omp critical(tx_store_read)
+            if (!bad) {
+                bad = 1;
+                e1 = e;
+            }
+        }
     }
-    if (nr < nrows || ns < nslots)
-        fill_outside(value, quality, nrows, nslots, nr, ns);
-    if (nr == 0 || ns == 0)
-        return TX_OK;
-
-    hid_t fspace, mspace;
-    if (block_spaces(gr->value, row0, nr, slot0, ns, nrows, nslots, &fspace, &mspace) < 0)
-        return tx_h5_fail(err,
-                       "%s:/series/%dmin/value: cannot select rows %zu+%zu, slots %lld+%zu",
-                       s->path, interval_minutes, row0, nr, (long long)slot0, ns);
-    if (H5Dread(gr->value, H5T_NATIVE_DOUBLE, mspace, fspace, H5P_DEFAULT, value) < 0)
-        rc = tx_h5_fail(err, "%s:/series/%dmin/value: cannot read rows %zu+%zu, slots %lld+%zu",
-                     s->path, interval_minutes, row0, nr, (long long)slot0, ns);
-    else if (quality &&
-             H5Dread(gr->quality, H5T_NATIVE_UINT8, mspace, fspace, H5P_DEFAULT, quality) < 0)
-        rc = tx_h5_fail(err, "%s:/series/%dmin/quality: cannot read rows %zu+%zu, slots %lld+%zu",
-                     s->path, interval_minutes, row0, nr, (long long)slot0, ns);
-    H5Sclose(mspace);
-    H5Sclose(fspace);
-    return rc;
+    if (bad) {
+        if (err)
+            *err = e1;
+        return e1.code;
+    }
+    return TX_OK;
 }
+
+/* ---- writing ---------------------------------------------------------------------------- */
 
 static int write_block(tx_store *s, int interval_minutes, size_t row0, size_t nrows,
                        int64_t slot0, size_t nslots, const double *value,
-                       const uint8_t *quality, tx_err *err);
+                       const uint8_t *quality, const uint8_t *need, tx_err *err);
+static int row_at(tx_store *s, int g, size_t r, int d, double **row, size_t *n, tx_err *err);
 
 int tx_store_write_block(tx_store *s, int interval_minutes, size_t row0, size_t nrows,
                          int64_t slot0, size_t nslots, const double *value,
@@ -1910,55 +2290,308 @@ int tx_store_write_block(tx_store *s, int interval_minutes, size_t row0, size_t 
                           s->path);
     if (nrows == 0 || nslots == 0)
         return TX_OK;
-    return failing(s, write_block(s, interval_minutes, row0, nrows, slot0, nslots, value,
-                                  quality, err));
+    /* Every value must be storable before anything is written: the decimals each row needs,
+     * starting from the row's own (most readings have exactly those). */
+    const int m = interval_minutes;
+    const grid *gr = &s->g[tx_store_grid_of(m)];
+    uint8_t *need = malloc(nrows);
+    if (!need)
+        return tx_err_set(err, TX_ENOMEM, "%s: out of memory", s->path);
+    long bad_cell = -1;
+#pragma omp parallel for schedule(static) reduction(max : bad_cell)
+    for (size_t r = 0; r < nrows; r++) {
+        int d = row0 + r < gr->ndec ? gr->dec[row0 + r] : 0;
+        const double *v = value + r * nslots;
+        for (size_t k = 0; k < nslots; k++) {
+            if (isnan(v[k]))
+                continue;
+            double x = nearbyint(v[k] * pow10_tab[d]);
+            if (fabs(x) < EXACT_LIMIT && x / pow10_tab[d] == v[k])
+                continue;
+            int dk = tx_store_decimals_of(v[k]);
+            if (dk < 0 || dk <= d) { /* dk <= d: fewer decimals, but 2^53 or more at d */
+                long cell = (long)(r * nslots + k);
+                bad_cell = cell > bad_cell ? cell : bad_cell;
+                break;
+            }
+            d = dk;
+        }
+        need[r] = (uint8_t)d;
+    }
+    if (bad_cell >= 0) {
+        size_t r = (size_t)bad_cell / nslots, k = (size_t)bad_cell % nslots;
+        free(need);
+        return tx_err_set(err, TX_ERANGE,
+                          "%s:/series/%dmin: row %zu, slot %lld: %.17g cannot be stored "
+                          "exactly (not finite, more than %d decimals, or 2^53 or more at its "
+                          "row's resolution)",
+                          s->path, m, row0 + r, (long long)(slot0 + (int64_t)k),
+                          value[r * nslots + k], TX_STORE_MAX_DECIMALS);
+    }
+    /* A row to be raised must hold its readings at the new resolution too: checked here,
+     * so that a refused write leaves the session as it was. */
+    const int g = tx_store_grid_of(m);
+    for (size_t r = 0; r < nrows && rc == TX_OK; r++)
+        if (need[r] > (row0 + r < gr->ndec ? gr->dec[row0 + r] : 0)) {
+            double *row;
+            size_t n;
+            if ((rc = row_at(s, g, row0 + r, need[r], &row, &n, err)) == TX_OK)
+                free(row);
+        }
+    if (rc == TX_OK)
+        rc = failing(s, write_block(s, interval_minutes, row0, nrows, slot0, nslots, value,
+                                    quality, need, err));
+    free(need);
+    return rc;
 }
 
-/* The write itself, on the working copy; any failure ends the session's writing. */
+/* Working buffers of a write round. */
+typedef struct {
+    size_t cr, cs;           /* chunk indices */
+    size_t len, qlen;        /* stored bytes (0: none) at off / qoff of the round's raw */
+    size_t off, qoff;
+    size_t nlen, nqlen;      /* encoded bytes, 0 on failure */
+    int same, qsame;         /* encoded equal to stored: nothing to write */
+} wchunk;
+
+typedef struct {
+    tx_chunk_codec *codec;
+    int64_t cells[CHUNK_CELLS];
+    uint8_t qcells[CHUNK_CELLS];
+} wscratch;
+
+/* Decodes (or fills), overlays the block and encodes one chunk of a round. */
+static int write_chunk(const tx_store *s, const grid *gr, wchunk *c, const bytes *old,
+                       const bytes *qold, unsigned char *out, unsigned char *qout, size_t bound,
+                       size_t qbound, size_t crow, size_t cslots, size_t row0, size_t nrows,
+                       int64_t slot0, size_t nslots, const double *value,
+                       const uint8_t *quality, wscratch *w)
+{
+    const size_t R0 = c->cr * crow;
+    const int64_t C0 = (int64_t)(c->cs * cslots);
+    const size_t rb = R0 > row0 ? R0 : row0;
+    const size_t re = R0 + crow < row0 + nrows ? R0 + crow : row0 + nrows;
+    const int64_t kb = C0 > slot0 ? C0 : slot0;
+    const int64_t ke = C0 + (int64_t)cslots < slot0 + (int64_t)nslots ? C0 + (int64_t)cslots
+                                                                      : slot0 + (int64_t)nslots;
+    const size_t nk = (size_t)(ke - kb);
+    if (c->len) {
+        if (tx_chunk_decode(w->codec, old->p + c->off, c->len, 8, w->cells, sizeof w->cells))
+            return -1;
+    } else {
+        for (size_t i = 0; i < CHUNK_CELLS; i++)
+            w->cells[i] = VALUE_FILL;
+    }
+    for (size_t r = rb; r < re; r++) {
+        const double *src = value + (r - row0) * nslots + (size_t)(kb - slot0);
+        int64_t *dst = w->cells + (r - R0) * cslots + (size_t)(kb - C0);
+        const int d = gr->dec[r];
+        for (size_t k = 0; k < nk; k++) {
+            if (isnan(src[k]))
+                dst[k] = VALUE_FILL;
+            else if (to_int(src[k], d, &dst[k]) != 0)
+                return -2;
+        }
+    }
+    c->nlen = tx_chunk_encode(w->codec, w->cells, sizeof w->cells, 8, s->level, out, bound);
+    if (!c->nlen)
+        return -1;
+    c->same = c->len == c->nlen && memcmp(old->p + c->off, out, c->nlen) == 0;
+    if (!quality)
+        return 0;
+    if (c->qlen) {
+        if (tx_chunk_decode(w->codec, qold->p + c->qoff, c->qlen, 1, w->qcells,
+                            sizeof w->qcells))
+            return -1;
+    } else {
+        memset(w->qcells, 0, sizeof w->qcells);
+    }
+    for (size_t r = rb; r < re; r++)
+        memcpy(w->qcells + (r - R0) * cslots + (size_t)(kb - C0),
+               quality + (r - row0) * nslots + (size_t)(kb - slot0), nk);
+    c->nqlen = tx_chunk_encode(w->codec, w->qcells, sizeof w->qcells, 1, s->level, qout, qbound);
+    if (!c->nqlen)
+        return -1;
+    c->qsame = c->qlen == c->nqlen && memcmp(qold->p + c->qoff, qout, c->nqlen) == 0;
+    return 0;
+}
+
+/* Reads row r of grid g whole into *row (its extent's slots, *n of them; NULL when the row
+ * holds nothing yet) and checks that every reading of it fits at d decimals: TX_ERANGE
+ * naming the first that does not. */
+static int row_at(tx_store *s, int g, size_t r, int d, double **row, size_t *n, tx_err *err)
+{
+    const grid *gr = &s->g[g];
+    const int m = tx_store_grid_minutes[g];
+    *row = NULL;
+    *n = gr->value >= 0 && r < gr->dims[0] ? (size_t)gr->dims[1] : 0;
+    if (*n == 0)
+        return TX_OK;
+    if (!(*row = malloc(*n * sizeof **row)))
+        return tx_err_set(err, TX_ENOMEM, "%s:/series/%dmin: out of memory for row %zu",
+                          s->path, m, r);
+    int rc = tx_store_read_block(s, m, r, 1, 0, *n, *row, NULL, err);
+    for (size_t k = 0; k < *n && rc == TX_OK; k++) {
+        int64_t x;
+        if (!isnan((*row)[k]) && to_int((*row)[k], d, &x) != 0)
+            rc = tx_err_set(err, TX_ERANGE,
+                            "%s:/series/%dmin: row %zu: a reading with %d decimals would put "
+                            "the row's %.17g (slot %zu) at 2^53 or more",
+                            s->path, m, r, d, (*row)[k], k);
+    }
+    if (rc != TX_OK) {
+        free(*row);
+        *row = NULL;
+    }
+    return rc;
+}
+
+/* Raises the decimals of row r of grid g to d: its stored integers are multiplied by
+ * 10^(d - old) (read whole, rewritten whole). */
+static int rescale_row(tx_store *s, int g, size_t r, int d, tx_err *err)
+{
+    grid *gr = &s->g[g];
+    double *row;
+    size_t n;
+    int rc = row_at(s, g, r, d, &row, &n, err);
+    if (rc != TX_OK)
+        return rc;
+    gr->dec[r] = (uint8_t)d;
+    gr->dec_dirty = 1;
+    if (n)
+        rc = write_block(s, tx_store_grid_minutes[g], r, 1, 0, n, row, NULL, NULL, err);
+    free(row);
+    return rc;
+}
+
+/* The write itself, on the working copy; any failure ends the session's writing. need: the
+ * decimals each row's values need (NULL: no more than the row has). */
 static int write_block(tx_store *s, int interval_minutes, size_t row0, size_t nrows,
                        int64_t slot0, size_t nslots, const double *value,
-                       const uint8_t *quality, tx_err *err)
+                       const uint8_t *quality, const uint8_t *need, tx_err *err)
 {
     int rc = begin_write(s, err);
     if (rc != TX_OK)
         return rc;
-    const int m = interval_minutes;
-    grid *gr = &s->g[tx_store_grid_of(m)];
-    const hsize_t need[2] = {row0 + nrows, (hsize_t)slot0 + nslots};
+    const int m = interval_minutes, g = tx_store_grid_of(m);
+    grid *gr = &s->g[g];
+    const hsize_t ext[2] = {row0 + nrows, (hsize_t)slot0 + nslots};
 
     if (gr->value < 0) {
-        if ((rc = grid_create(s, tx_store_grid_of(m), need, err)) != TX_OK)
+        if ((rc = grid_create(s, g, ext, err)) != TX_OK)
             return rc;
-    } else if (need[0] > gr->dims[0] || need[1] > gr->dims[1]) {
-        hsize_t dims[2] = {need[0] > gr->dims[0] ? need[0] : gr->dims[0],
-                           need[1] > gr->dims[1] ? need[1] : gr->dims[1]};
+    } else if (ext[0] > gr->dims[0] || ext[1] > gr->dims[1]) {
+        hsize_t dims[2] = {ext[0] > gr->dims[0] ? ext[0] : gr->dims[0],
+                           ext[1] > gr->dims[1] ? ext[1] : gr->dims[1]};
         if (H5Dset_extent(gr->value, dims) < 0)
             return tx_h5_fail(err, "%s:/series/%dmin/value: cannot extend to %llu x %llu",
-                           s->path, m, (unsigned long long)dims[0],
-                           (unsigned long long)dims[1]);
+                              s->path, m, (unsigned long long)dims[0],
+                              (unsigned long long)dims[1]);
         if (H5Dset_extent(gr->quality, dims) < 0)
             return tx_h5_fail(err, "%s:/series/%dmin/quality: cannot extend to %llu x %llu",
-                           s->path, m, (unsigned long long)dims[0],
-                           (unsigned long long)dims[1]);
+                              s->path, m, (unsigned long long)dims[0],
+                              (unsigned long long)dims[1]);
+        if (dims[0] > gr->dims[0])
+            gr->dec_dirty = 1;
         gr->dims[0] = dims[0];
         gr->dims[1] = dims[1];
     }
+    if (grid_dec_reserve(gr, (size_t)gr->dims[0]) != 0)
+        return tx_err_set(err, TX_ENOMEM, "%s:/series/%dmin: out of memory", s->path, m);
 
-    hid_t fspace, mspace;
-    if (block_spaces(gr->value, row0, nrows, slot0, nslots, nrows, nslots, &fspace, &mspace) <
-        0)
-        return tx_h5_fail(err,
-                       "%s:/series/%dmin/value: cannot select rows %zu+%zu, slots %lld+%zu",
-                       s->path, m, row0, nrows, (long long)slot0, nslots);
-    if (H5Dwrite(gr->value, H5T_NATIVE_DOUBLE, mspace, fspace, H5P_DEFAULT, value) < 0)
-        rc = tx_h5_fail(err, "%s:/series/%dmin/value: cannot write rows %zu+%zu, slots %lld+%zu",
-                     s->path, m, row0, nrows, (long long)slot0, nslots);
-    else if (quality &&
-             H5Dwrite(gr->quality, H5T_NATIVE_UINT8, mspace, fspace, H5P_DEFAULT, quality) < 0)
-        rc =
-            tx_h5_fail(err, "%s:/series/%dmin/quality: cannot write rows %zu+%zu, slots %lld+%zu",
-                    s->path, m, row0, nrows, (long long)slot0, nslots);
-    H5Sclose(mspace);
-    H5Sclose(fspace);
+    /* Rows whose new readings have more decimals than the row: raise the row first. */
+    for (size_t r = 0; need && r < nrows; r++)
+        if (need[r] > gr->dec[row0 + r] && (rc = rescale_row(s, g, row0 + r, need[r], err)))
+            return rc;
+
+    const size_t crow = tx_store_chunk_rows(m), cslots = tx_store_chunk_slots(m);
+    const size_t cr0 = row0 / crow, cr1 = (row0 + nrows - 1) / crow;
+    const size_t cs0 = (size_t)slot0 / cslots, cs1 = ((size_t)slot0 + nslots - 1) / cslots;
+    const size_t total = (cr1 - cr0 + 1) * (cs1 - cs0 + 1);
+    const size_t bound = tx_chunk_bound(CHUNK_CELLS * sizeof(int64_t));
+    const size_t qbound = tx_chunk_bound(CHUNK_CELLS);
+    const size_t round = total < WRITE_ROUND_CHUNKS ? total : WRITE_ROUND_CHUNKS;
+    int nt = omp_get_max_threads();
+    if ((size_t)nt > round)
+        nt = (int)round;
+    wchunk *ch = calloc(round, sizeof *ch);
+    unsigned char *out = malloc(round * bound);
+    unsigned char *qout = quality ? malloc(round * qbound) : NULL;
+    wscratch **ws = calloc((size_t)nt, sizeof *ws);
+    bytes old = {0}, qold = {0};
+    int ok = ch && out && (qout || !quality) && ws;
+    for (int t = 0; ok && t < nt; t++)
+        ok = (ws[t] = malloc(sizeof **ws)) &&
+             (ws[t]->codec = tx_chunk_codec_new(CHUNK_CELLS * sizeof(int64_t)));
+    if (!ok)
+        rc = tx_err_set(err, TX_ENOMEM, "%s:/series/%dmin: out of memory for a write", s->path,
+                        m);
+    for (size_t first = 0; rc == TX_OK && first < total; first += round) {
+        size_t nc = total - first < round ? total - first : round;
+        old.n = qold.n = 0;
+        /* Read, in this thread, the stored chunks the block does not cover whole. */
+        for (size_t c = 0; c < nc && rc == TX_OK; c++) {
+            wchunk *w = &ch[c];
+            memset(w, 0, sizeof *w);
+            w->cr = cr0 + (first + c) / (cs1 - cs0 + 1);
+            w->cs = cs0 + (first + c) % (cs1 - cs0 + 1);
+            const hsize_t off[2] = {(hsize_t)(w->cr * crow), (hsize_t)(w->cs * cslots)};
+            int whole = off[0] >= row0 && off[0] + crow <= row0 + nrows &&
+                        off[1] >= (hsize_t)slot0 && off[1] + cslots <= (hsize_t)slot0 + nslots;
+            w->off = old.n;
+            w->qoff = qold.n;
+            if (whole)
+                continue;
+            if (chunk_fetch(gr->value, off, &old, &w->len) != 0 ||
+                (quality && chunk_fetch(gr->quality, off, &qold, &w->qlen) != 0))
+                rc = tx_h5_fail(err, "%s:/series/%dmin: cannot read the chunk at row %llu, "
+                                "slot %llu", s->path, m, (unsigned long long)off[0],
+                                (unsigned long long)off[1]);
+        }
+        if (rc != TX_OK)
+            break;
+        int bad = 0;
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 1) reduction(min : bad)
+        for (size_t c = 0; c < nc; c++) {
+            int e = write_chunk(s, gr, &ch[c], &old, &qold, out + c * bound,
+                                qout ? qout + c * qbound : NULL, bound, qbound, crow, cslots,
+                                row0, nrows, slot0, nslots, value, quality,
+                                ws[omp_get_thread_num()]);
+            bad = e < bad ? e : bad;
+        }
+        if (bad == -2)
+            rc = tx_err_set(err, TX_ERANGE, "%s:/series/%dmin: a reading is 2^53 or more at "
+                            "its row's resolution", s->path, m);
+        else if (bad)
+            rc = tx_err_set(err, TX_EHDF5, "%s:/series/%dmin: a stored chunk does not decode "
+                            "or a chunk does not encode", s->path, m);
+        /* Move the encoded chunks into the file, in this thread. */
+        for (size_t c = 0; c < nc && rc == TX_OK; c++) {
+            const wchunk *w = &ch[c];
+            const hsize_t off[2] = {(hsize_t)(w->cr * crow), (hsize_t)(w->cs * cslots)};
+            if (!w->same &&
+                H5Dwrite_chunk(gr->value, H5P_DEFAULT, 0, off, w->nlen, out + c * bound) < 0)
+                rc = tx_h5_fail(err, "%s:/series/%dmin/value: cannot write the chunk at row "
+                                "%llu, slot %llu", s->path, m, (unsigned long long)off[0],
+                                (unsigned long long)off[1]);
+            else if (quality && !w->qsame &&
+                     H5Dwrite_chunk(gr->quality, H5P_DEFAULT, 0, off, w->nqlen,
+                                    qout + c * qbound) < 0)
+                rc = tx_h5_fail(err, "%s:/series/%dmin/quality: cannot write the chunk at row "
+                                "%llu, slot %llu", s->path, m, (unsigned long long)off[0],
+                                (unsigned long long)off[1]);
+        }
+    }
+    for (int t = 0; ws && t < nt; t++)
+        if (ws[t]) {
+            tx_chunk_codec_free(ws[t]->codec);
+            free(ws[t]);
+        }
+    free(ws);
+    free(ch);
+    free(out);
+    free(qout);
+    free(old.p);
+    free(qold.p);
     return rc;
 }

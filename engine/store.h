@@ -7,11 +7,15 @@
  *   /enterprises/<field>   columnar table, one row per enterprise (fields of tx_enterprise)
  *   /meters/<field>        columnar table, one row per meter (fields of tx_meter)
  *   /events/<field>        columnar table of meter events
- *   /series/<m>min/value   float64 [rows, slots] for the grid of step m minutes
+ *   /series/<m>min/value   int64 [rows, slots] for the grid of step m minutes
  *                          (m in 15, 30, 60, 1440): row = tx_meter.row, slot k = instant
- *                          TX_EPOCH_UNIX + k*m*60; NaN = no reading. Chunked
+ *                          TX_EPOCH_UNIX + k*m*60; the reading is value * 10^-decimals[row];
+ *                          INT64_MIN (the fill value) = no reading. Chunked
  *                          [chunk_rows, 28 days of slots], shuffle + zstd, both dimensions
- *                          unlimited; unwritten cells read as NaN (fill value).
+ *                          unlimited. Moved as raw chunks: see "Raw chunks" below.
+ *   /series/<m>min/decimals uint8 [rows]: the row's resolution, 0 .. TX_STORE_MAX_DECIMALS,
+ *                          the fewest decimals that hold every reading ever written to it
+ *                          exactly (raised, and the row rescaled, when a finer one comes).
  *   /series/<m>min/quality uint8 [rows, slots], same chunking; 0 measured, 1 estimated,
  *                          2 suspect (fill 0).
  * Every dataset has `units` and `long_name`; code columns (carrier, unit, kind, type,
@@ -38,6 +42,14 @@
 typedef struct tx_store tx_store;
 
 #define TX_STORE_NGRIDS 4
+/* Most decimals a reading may have; with them |reading| < 2^53 * 10^-decimals. */
+#define TX_STORE_MAX_DECIMALS 9
+/* The fewest decimals d (0 .. TX_STORE_MAX_DECIMALS) with v == n / 10^d for an integer n,
+ * |n| < 2^53: then the store keeps v exactly (as n, read back as n / 10^d, which is v).
+ * -1 when there is none (more decimals, too large at its resolution, not finite). -0.0 has
+ * 0 decimals and reads back as 0. A value parsed from decimal text with at most 9 decimals
+ * and at most 15 significant digits always has one. */
+int tx_store_decimals_of(double v);
 /* The grids' steps in minutes, in grid index order: {15, 30, 60, 1440}. */
 extern const int tx_store_grid_minutes[TX_STORE_NGRIDS];
 /* Grid index of a step in minutes, or -1. */
@@ -77,8 +89,8 @@ size_t tx_store_chunk_slots(int interval_minutes);
  * ("store STORE is being written by another process (pid N)": another writer holds the
  * lock; or "already open in this process": one writer, or readers only, within a process).
  * HDF5 prints no error stack for these.
- * Memory: the catalogue, plus a chunk cache of up to 64 MiB (values) + 16 MiB (quality)
- * for each grid in use, filled only as chunks are touched.
+ * Memory: the catalogue and a byte of decimals per series row; no chunk cache (chunks are
+ * moved raw, see below); a write holds up to 64 chunks at a time (about 45 MB).
  */
 int tx_store_open(const char *path, int writable, int zstd_level, tx_store **out,
                   tx_err *err);
@@ -136,7 +148,9 @@ int tx_store_put_events(tx_store *s, const tx_event *ev, size_t n, size_t *nchan
 /*
  * Series blocks of the grid of interval_minutes: rows [row0, row0 + nrows), slots
  * [slot0, slot0 + nslots), row-major (buf[r * nslots + k]). Reading cells never written (or
- * beyond the extent) gives NaN and quality 0. quality may be NULL (not read / not written;
+ * beyond the extent) gives NaN and quality 0. Written values are NaN (no reading) or have
+ * tx_store_decimals_of(v) >= 0 (TX_ERANGE otherwise, naming the cell, nothing written);
+ * they read back bit for bit (-0.0 as 0.0). quality may be NULL (not read / not written;
  * when NULL on write the stored quality is left as it is). Writing extends the dataset as
  * needed and overwrites every cell of the block, NaN included. nrows or nslots 0: nothing
  * happens (value may be NULL). TX_ERANGE when slot0 < 0, the block ends more than 2^40
@@ -151,6 +165,34 @@ int tx_store_read_block(tx_store *s, int interval_minutes, size_t row0, size_t n
 int tx_store_write_block(tx_store *s, int interval_minutes, size_t row0, size_t nrows,
                          int64_t slot0, size_t nslots, const double *value,
                          const uint8_t *quality, tx_err *err);
+
+/*
+ * Raw chunks, for readers that decode in their own threads. tx_store_fetch (one thread: it
+ * calls HDF5) reads the stored bytes of every chunk of a block's values (and quality, when
+ * with_quality) into raw, reusing its buffers; tx_store_decode (any thread, one decoder
+ * each, no HDF5 call) then decodes part i of them: the block's rows that lie in the i-th
+ * chunk row, tx_store_raw_part(raw, i, &first, &n) of them, first relative to the block,
+ * into value (and quality) of those rows, row-major with nslots per row, exactly as
+ * tx_store_read_block would (NaN and quality 0 where nothing was written). A fetched block
+ * stays valid through later writes. tx_store_read_block is fetch + decode of every part in
+ * the OpenMP threads.
+ */
+typedef struct tx_store_raw tx_store_raw;
+typedef struct tx_store_decoder tx_store_decoder;
+tx_store_raw *tx_store_raw_new(void);            /* NULL when out of memory */
+void tx_store_raw_free(tx_store_raw *raw);       /* accepts NULL */
+tx_store_decoder *tx_store_decoder_new(void);    /* NULL when out of memory */
+void tx_store_decoder_free(tx_store_decoder *d); /* accepts NULL */
+int tx_store_fetch(tx_store *s, int interval_minutes, size_t row0, size_t nrows,
+                   int64_t slot0, size_t nslots, int with_quality, tx_store_raw *raw,
+                   tx_err *err);
+size_t tx_store_raw_parts(const tx_store_raw *raw);
+void tx_store_raw_part(const tx_store_raw *raw, size_t i, size_t *first, size_t *n);
+/* Compressed bytes held by raw (what the fetch read). */
+size_t tx_store_raw_bytes(const tx_store_raw *raw);
+/* 0, or TX_EHDF5 naming the chunk when its bytes do not decode (a damaged file). */
+int tx_store_decode(const tx_store_raw *raw, size_t i, double *value, uint8_t *quality,
+                    tx_store_decoder *d, tx_err *err);
 
 /* Size in bytes of the file the session works on (the working copy once it has changes;
  * exact after tx_store_flush, cached chunks not yet written are not counted before). */

@@ -94,7 +94,8 @@ static int setup(void **state)
     write_file("readings/2025-01-02.csv",
                "timestamp,meter_id,value\n"
                "2025-01-01T00:15:00+08:00,EL1,110.25\n"
-               "2025-01-01T00:45:00+08:00,EL1,6.00\n");
+               "2025-01-01T00:45:00+08:00,EL1,6.00\n"
+               "2025-01-01T04:00:00+08:00,GAS1,0.1234567891\n");
     return 0;
 }
 
@@ -135,7 +136,7 @@ static void test_ingest_dataset(void **state)
     assert_int_equal(s.meters_new, 2);
     assert_int_equal(s.events_new, 1);
     assert_int_equal(s.files, 2);
-    assert_int_equal(s.rows, 11 + 2);
+    assert_int_equal(s.rows, 11 + 3);
     assert_int_equal(s.aligned, 1);
     assert_int_equal(s.reasons[TX_REJECT_BAD_USCC], 1);
     assert_int_equal(s.reasons[TX_REJECT_BAD_DISTRICT], 1);
@@ -149,6 +150,7 @@ static void test_ingest_dataset(void **state)
     assert_int_equal(s.reasons[TX_REJECT_UNKNOWN_METER], 1);
     assert_int_equal(s.reasons[TX_REJECT_BAD_NUMBER], 1);
     assert_int_equal(s.reasons[TX_REJECT_BAD_QUALITY], 1);
+    assert_int_equal(s.reasons[TX_REJECT_BAD_VALUE], 1); /* 10 decimals: not storable */
     assert_int_equal(s.duplicates, 1);
     assert_int_equal(s.conflicts, 1);
     assert_int_equal(s.stored, 6);
@@ -159,6 +161,7 @@ static void test_ingest_dataset(void **state)
     assert_true(report_has("enterprises.csv\",4,BAD_USCC"));
     assert_true(report_has("meters.csv\",4,BAD_UNIT"));
     assert_true(report_has("readings/2025-01-02.csv\",3,CONFLICT"));
+    assert_true(report_has("readings/2025-01-02.csv\",4,BAD_VALUE,\"more than 9 decimals"));
     assert_true(report_has("readings/2025-01-01.csv\",13,ALIGNED,\"aligned to the grid by -20 s\""));
 
     /* The good rows around the bad ones are all stored, values exact. */

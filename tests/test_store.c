@@ -408,20 +408,30 @@ static void test_put_rejects(void **state)
 
 /* ---- series blocks ---------------------------------------------------------------------- */
 
-/* A value per (row, slot) with awkward bits here and there. */
+/* A value per (row, slot) with awkward ones here and there: no reading, zero, negative,
+ * the largest magnitude at 2 decimals. Values are decimals (an integer over a power of ten,
+ * the way a parser makes them). Rows keep to 2 decimals, except row 5 (3 decimals from pass
+ * 2 on: the row is raised) and row 6 (9 decimals). */
 static double cell(size_t r, int64_t k, int pass)
 {
+    int odd = r == 5 || r == 6;
     switch ((r * 7 + (size_t)k) % 97) {
     case 0:
         return NAN;
     case 1:
-        return -0.0;
+        return 0.0;
     case 2:
-        return INFINITY;
+        return -123456.78;
     case 3:
-        return 4.9e-324; /* subnormal */
+        if (!odd)
+            return 9007199254740991.0 / 100.0; /* 2^53 - 1 hundredths */
+        /* fall through */
     default:
-        return (double)r * 1000.0 + (double)k * 0.01 + pass;
+        if (r == 5 && pass >= 2)
+            return (double)(k + pass * 1000) / 1000.0;
+        if (r == 6)
+            return (double)(k % 1000 + pass * INT64_C(1000000000)) / 1e9;
+        return (double)((int64_t)r * 100000 + k + pass * 100) / 100.0;
     }
 }
 
@@ -711,10 +721,10 @@ static void test_open_errors(void **state)
     close_store(s);
     f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
     assert_true(f >= 0);
-    ok(tx_h5_attr_int64(f, "format_version", 2, &err));
+    ok(tx_h5_attr_int64(f, "format_version", 1, &err));
     H5Fclose(f);
     assert_int_equal(tx_store_open(path, 0, 3, &s, &err), TX_EINVAL);
-    assert_non_null(strstr(err.msg, "version 2"));
+    assert_non_null(strstr(err.msg, "version 1"));
 
     /* A text file, an empty file and a directory. */
     test_path(path, sizeof path, "text");
@@ -797,6 +807,153 @@ static void test_open_errors(void **state)
     assert_int_equal(tx_store_close(NULL, &err), TX_OK);
 }
 
+/* Values the store cannot keep exactly are refused whole, naming the cell; the store is as
+ * it was. Decimals are what tx_store_decimals_of says. */
+static void test_exactness(void **state)
+{
+    (void)state;
+    char path[512];
+    tx_err err = {0};
+    assert_int_equal(tx_store_decimals_of(12345.67), 2);
+    assert_int_equal(tx_store_decimals_of(-0.0), 0);
+    assert_int_equal(tx_store_decimals_of(100.0), 0);
+    assert_int_equal(tx_store_decimals_of(0.1), 1);
+    assert_int_equal(tx_store_decimals_of(0.123456789), 9);
+    assert_int_equal(tx_store_decimals_of(0.1234567891), -1);
+    assert_int_equal(tx_store_decimals_of(1.0 / 3.0), -1);
+    assert_int_equal(tx_store_decimals_of(INFINITY), -1);
+    assert_int_equal(tx_store_decimals_of(NAN), -1);
+    assert_int_equal(tx_store_decimals_of(9007199254740992.0), -1); /* 2^53 */
+    assert_int_equal(tx_store_decimals_of(9007199254740991.0), 0);
+    assert_int_equal(tx_store_decimals_of(0.1 + 0.2), -1);          /* 0.30000000000000004 */
+
+    test_path(path, sizeof path, "exact");
+    tx_store *s = open_store(path, 1);
+    double v[4] = {1.25, -0.0, 7.5, 3.0};
+    ok(tx_store_write_block(s, 60, 2, 1, 10, 4, v, NULL, &err));
+    double bad[4] = {1.5, 2.5, 1.0 / 3.0, 4.5};
+    assert_int_equal(tx_store_write_block(s, 60, 2, 1, 10, 4, bad, NULL, &err), TX_ERANGE);
+    assert_non_null(strstr(err.msg, "row 2, slot 12"));
+    bad[2] = INFINITY;
+    assert_int_equal(tx_store_write_block(s, 60, 2, 1, 10, 4, bad, NULL, &err), TX_ERANGE);
+    /* A row at 9 decimals cannot take a value that is 2^53 or more at 9 decimals. */
+    double fine = 0.000000001, big = 1e8;
+    ok(tx_store_write_block(s, 60, 3, 1, 0, 1, &fine, NULL, &err));
+    assert_int_equal(tx_store_write_block(s, 60, 3, 1, 1, 1, &big, NULL, &err), TX_ERANGE);
+    /* A value with more decimals raises its row (the row's readings are rescaled) ... */
+    ok(tx_store_write_block(s, 60, 2, 1, 20, 1, &fine, NULL, &err));
+    /* ... unless a reading of the row would reach 2^53 at the new resolution: refused, and
+     * the session goes on. */
+    double large = 9007199254740991.0 / 100.0, milli = 0.001;
+    ok(tx_store_write_block(s, 60, 8, 1, 0, 1, &large, NULL, &err));
+    assert_int_equal(tx_store_write_block(s, 60, 8, 1, 1, 1, &milli, NULL, &err), TX_ERANGE);
+    assert_non_null(strstr(err.msg, "row 8"));
+    double back[4];
+    ok(tx_store_read_block(s, 60, 2, 1, 10, 4, back, NULL, &err));
+    assert_true(same_bits(back[0], 1.25) && same_bits(back[1], 0.0) &&
+                same_bits(back[2], 7.5) && same_bits(back[3], 3.0));
+    double huge = 9007199.254740991; /* 9 decimals, just below 2^53 of them */
+    ok(tx_store_write_block(s, 60, 7, 1, 0, 1, &huge, NULL, &err));
+    double more = 0.5; /* fine at 9 decimals */
+    ok(tx_store_write_block(s, 60, 7, 1, 1, 1, &more, NULL, &err));
+    close_store(s);
+    s = open_store(path, 0);
+    ok(tx_store_read_block(s, 60, 2, 1, 10, 4, back, NULL, &err));
+    assert_true(same_bits(back[0], 1.25) && same_bits(back[2], 7.5));
+    ok(tx_store_read_block(s, 60, 2, 1, 20, 1, back, NULL, &err));
+    assert_true(same_bits(back[0], 0.000000001));
+    ok(tx_store_read_block(s, 60, 7, 1, 0, 2, back, NULL, &err));
+    assert_true(same_bits(back[0], huge) && same_bits(back[1], 0.5));
+    ok(tx_store_read_block(s, 60, 8, 1, 0, 2, back, NULL, &err));
+    assert_true(same_bits(back[0], large) && isnan(back[1]));
+    close_store(s);
+}
+
+/* The chunks the store moves raw are the bytes HDF5's own pipeline (shuffle + zstd) writes
+ * for the same cells, and HDF5 reads them back through that pipeline. */
+static void test_pipeline_bytes(void **state)
+{
+    (void)state;
+    char path[512], twin[512];
+    tx_err err = {0};
+    const int m = 15;
+    const size_t CR = tx_store_chunk_rows(m), CS = tx_store_chunk_slots(m);
+    test_path(path, sizeof path, "pipeline");
+    test_path(twin, sizeof twin, "pipeline_twin");
+    tx_store *s = open_store(path, 1);
+    uint8_t *q = NULL;
+    const size_t nr = CR + 5, nk = 2 * CS + 77;
+    double *v = make_block(0, nr, 0, nk, 1, &q);
+    ok(tx_store_write_block(s, m, 0, nr, 0, nk, v, q, &err));
+    close_store(s);
+
+    /* The store's values through HDF5's pipeline: integers of hundredths, fill elsewhere. */
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    assert_true(f >= 0);
+    hid_t ds = H5Dopen2(f, "/series/15min/value", H5P_DEFAULT);
+    assert_true(ds >= 0);
+    int64_t *cells = test_malloc(nr * nk * sizeof *cells);
+    assert_true(H5Dread(ds, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, cells) >= 0);
+    uint8_t dec[64];
+    hid_t dd = H5Dopen2(f, "/series/15min/decimals", H5P_DEFAULT);
+    assert_true(dd >= 0);
+    assert_true(H5Dread(dd, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, dec) >= 0);
+    H5Dclose(dd);
+    for (size_t r = 0; r < nr; r++)
+        for (size_t k = 0; k < nk; k++) {
+            double want = v[r * nk + k];
+            int64_t c = cells[r * nk + k];
+            if (isnan(want))
+                assert_true(c == INT64_MIN);
+            else if ((double)c / pow(10, dec[r]) != want)
+                fail_msg("cell %zu,%zu: %lld / 10^%d, want %.17g", r, k, (long long)c, dec[r],
+                         want);
+        }
+
+    /* The same cells written by H5Dwrite through the same pipeline: identical chunks. */
+    hid_t dcpl = H5Dget_create_plist(ds);
+    hid_t space = H5Dget_space(ds);
+    hid_t g = H5Fcreate(twin, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    assert_true(dcpl >= 0 && space >= 0 && g >= 0);
+    hid_t ds2 = H5Dcreate2(g, "value", H5T_STD_I64LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    assert_true(ds2 >= 0);
+    assert_true(H5Dwrite(ds2, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, cells) >= 0);
+    H5Dclose(ds2);
+    H5Fclose(g);
+    g = H5Fopen(twin, H5F_ACC_RDONLY, H5P_DEFAULT);
+    ds2 = H5Dopen2(g, "value", H5P_DEFAULT);
+    assert_true(ds2 >= 0);
+    size_t compared = 0;
+    for (size_t r = 0; r < nr; r += CR)
+        for (size_t k = 0; k < nk; k += CS) {
+            hsize_t off[2] = {r, k}, a = 0, b = 0;
+            assert_true(H5Dget_chunk_storage_size(ds, off, &a) >= 0);
+            assert_true(H5Dget_chunk_storage_size(ds2, off, &b) >= 0);
+            assert_true(a > 0);
+            assert_int_equal(a, b);
+            unsigned char *x = test_malloc(a), *y = test_malloc(b);
+            uint32_t fx = 7, fy = 7;
+            assert_true(H5Dread_chunk(ds, H5P_DEFAULT, off, &fx, x) >= 0);
+            assert_true(H5Dread_chunk(ds2, H5P_DEFAULT, off, &fy, y) >= 0);
+            assert_int_equal(fx, 0);
+            assert_int_equal(fy, 0);
+            assert_memory_equal(x, y, a);
+            test_free(x);
+            test_free(y);
+            compared++;
+        }
+    assert_int_equal(compared, 2 * 3);
+    H5Dclose(ds2);
+    H5Fclose(g);
+    H5Pclose(dcpl);
+    H5Sclose(space);
+    H5Dclose(ds);
+    H5Fclose(f);
+    test_free(cells);
+    test_free(v);
+    test_free(q);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -808,6 +965,8 @@ int main(void)
         cmocka_unit_test(test_idempotent_write),
         cmocka_unit_test(test_flush),
         cmocka_unit_test(test_open_errors),
+        cmocka_unit_test(test_exactness),
+        cmocka_unit_test(test_pipeline_bytes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
