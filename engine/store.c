@@ -127,6 +127,8 @@ typedef struct {
     uint8_t *dec;         /* decimals of each row, ndec of them (rows beyond: 0) */
     size_t ndec;
     int dec_dirty;        /* dec changed since it was read or written */
+    int stored[2];        /* value, quality hold a chunk: their chunk index exists (HDF5
+                           * refuses chunk lookups before) */
 } grid;
 
 struct tx_store {
@@ -1047,6 +1049,9 @@ static int grid_open(tx_store *s, int g, tx_err *err)
                         gpath);
         goto done;
     }
+    /* Whether any chunk is stored (HDF5 walks the index once here). */
+    gr->stored[0] = H5Dget_storage_size(gr->value) > 0;
+    gr->stored[1] = H5Dget_storage_size(gr->quality) > 0;
     if ((dds = series_open(s, grp, gname, "decimals", 1, 1, dd, err)) < 0) {
         rc = err ? err->code : TX_EHDF5;
         goto done;
@@ -1236,6 +1241,7 @@ static int grid_dec_write(tx_store *s, int g, tx_err *err)
 
 static void grid_close(grid *gr)
 {
+    gr->stored[0] = gr->stored[1] = 0;
     if (gr->value >= 0)
         H5Dclose(gr->value);
     if (gr->quality >= 0)
@@ -1919,6 +1925,17 @@ static const double pow10_tab[TX_STORE_MAX_DECIMALS + 1] = {1e0, 1e1, 1e2, 1e3, 
                                                              1e5, 1e6, 1e7, 1e8, 1e9};
 #define EXACT_LIMIT 9007199254740992.0 /* 2^53: every integer below it is a double */
 
+/* nearbyint without a libm call (engine code is built for baseline x86-64, which has no
+ * rounding instruction): adding and taking away 1.5 * 2^52 rounds to the nearest integer,
+ * ties to even, in the default rounding mode; from 2^52 on every double is an integer. */
+static inline double round_near(double x)
+{
+    if (!(fabs(x) < 4503599627370496.0)) /* 2^52, and NaN */
+        return x;
+    volatile double magic = 6755399441055744.0; /* 1.5 * 2^52; volatile: no reassociation */
+    return (x + magic) - magic;
+}
+
 int tx_store_decimals_of(double v)
 {
     if (!isfinite(v))
@@ -1927,7 +1944,7 @@ int tx_store_decimals_of(double v)
         double x = v * pow10_tab[d];
         if (!(fabs(x) < EXACT_LIMIT))
             return -1; /* only grows with d */
-        double n = nearbyint(x);
+        double n = round_near(x);
         if (fabs(n) < EXACT_LIMIT && n / pow10_tab[d] == v)
             return d;
     }
@@ -1939,7 +1956,7 @@ int tx_store_decimals_of(double v)
  * n / 10^d, correctly rounded, is the double nearest to the same decimal: v. */
 static inline int to_int(double v, int d, int64_t *n)
 {
-    double x = nearbyint(v * pow10_tab[d]);
+    double x = round_near(v * pow10_tab[d]);
     if (!(fabs(x) < EXACT_LIMIT))
         return -1;
     *n = (int64_t)x;
@@ -2059,19 +2076,22 @@ static int block_check(const tx_store *s, int m, size_t row0, size_t nrows, int6
 
 /* Reads the stored bytes of the chunk at off (rows, slots) of ds onto the end of b; *len = 0
  * when none is stored. */
-static int chunk_fetch(hid_t ds, const hsize_t off[2], bytes *b, size_t *len)
+static int chunk_fetch(hid_t ds, int stored, const hsize_t off[2], bytes *b, size_t *len)
 {
     unsigned mask = 0;
     haddr_t addr = HADDR_UNDEF;
     hsize_t size = 0;
     *len = 0;
+    if (!stored)
+        return 0;
     if (H5Dget_chunk_info_by_coord(ds, off, &mask, &addr, &size) < 0)
         return -1;
     if (addr == HADDR_UNDEF || size == 0)
         return 0;
-    if (mask != 0 || bytes_reserve(b, (size_t)size) != 0)
-        return -1; /* a chunk stored with a filter skipped is not the store's */
+    if (bytes_reserve(b, (size_t)size) != 0)
+        return -1;
     uint32_t filters = 0;
+    /* A chunk stored with a filter skipped (mask not 0) is not the store's. */
     if (H5Dread_chunk(ds, H5P_DEFAULT, off, &filters, b->p + b->n) < 0 || filters != 0)
         return -1;
     *len = (size_t)size;
@@ -2149,8 +2169,8 @@ int tx_store_fetch(tx_store *s, int interval_minutes, size_t row0, size_t nrows,
             raw->len[t] = raw->qlen[t] = 0;
             if (gr->value < 0 || off[0] >= gr->dims[0] || off[1] >= gr->dims[1])
                 continue; /* beyond the extent: never written */
-            if (chunk_fetch(gr->value, off, &raw->data, &raw->len[t]) != 0 ||
-                (with_quality && chunk_fetch(gr->quality, off, &raw->qdata, &raw->qlen[t]) != 0))
+            if (chunk_fetch(gr->value, gr->stored[0], off, &raw->data, &raw->len[t]) != 0 ||
+                (with_quality && chunk_fetch(gr->quality, gr->stored[1], off, &raw->qdata, &raw->qlen[t]) != 0))
                 return tx_h5_fail(err, "%s: cannot read the chunk at row %llu, slot %llu",
                                   raw->what, (unsigned long long)off[0],
                                   (unsigned long long)off[1]);
@@ -2275,7 +2295,8 @@ int tx_store_read_block(tx_store *s, int interval_minutes, size_t row0, size_t n
 static int write_block(tx_store *s, int interval_minutes, size_t row0, size_t nrows,
                        int64_t slot0, size_t nslots, const double *value,
                        const uint8_t *quality, const uint8_t *need, tx_err *err);
-static int row_at(tx_store *s, int g, size_t r, int d, double **row, size_t *n, tx_err *err);
+static int rescale_rows(tx_store *s, int g, size_t row0, size_t nrows, const uint8_t *need,
+                        int check_only, tx_err *err);
 
 int tx_store_write_block(tx_store *s, int interval_minutes, size_t row0, size_t nrows,
                          int64_t slot0, size_t nslots, const double *value,
@@ -2305,7 +2326,7 @@ int tx_store_write_block(tx_store *s, int interval_minutes, size_t row0, size_t 
         for (size_t k = 0; k < nslots; k++) {
             if (isnan(v[k]))
                 continue;
-            double x = nearbyint(v[k] * pow10_tab[d]);
+            double x = round_near(v[k] * pow10_tab[d]);
             if (fabs(x) < EXACT_LIMIT && x / pow10_tab[d] == v[k])
                 continue;
             int dk = tx_store_decimals_of(v[k]);
@@ -2330,14 +2351,7 @@ int tx_store_write_block(tx_store *s, int interval_minutes, size_t row0, size_t 
     }
     /* A row to be raised must hold its readings at the new resolution too: checked here,
      * so that a refused write leaves the session as it was. */
-    const int g = tx_store_grid_of(m);
-    for (size_t r = 0; r < nrows && rc == TX_OK; r++)
-        if (need[r] > (row0 + r < gr->ndec ? gr->dec[row0 + r] : 0)) {
-            double *row;
-            size_t n;
-            if ((rc = row_at(s, g, row0 + r, need[r], &row, &n, err)) == TX_OK)
-                free(row);
-        }
+    rc = rescale_rows(s, tx_store_grid_of(m), row0, nrows, need, 1, err);
     if (rc == TX_OK)
         rc = failing(s, write_block(s, interval_minutes, row0, nrows, slot0, nslots, value,
                                     quality, need, err));
@@ -2416,51 +2430,92 @@ static int write_chunk(const tx_store *s, const grid *gr, wchunk *c, const bytes
     return 0;
 }
 
-/* Reads row r of grid g whole into *row (its extent's slots, *n of them; NULL when the row
- * holds nothing yet) and checks that every reading of it fits at d decimals: TX_ERANGE
- * naming the first that does not. */
-static int row_at(tx_store *s, int g, size_t r, int d, double **row, size_t *n, tx_err *err)
-{
-    const grid *gr = &s->g[g];
-    const int m = tx_store_grid_minutes[g];
-    *row = NULL;
-    *n = gr->value >= 0 && r < gr->dims[0] ? (size_t)gr->dims[1] : 0;
-    if (*n == 0)
-        return TX_OK;
-    if (!(*row = malloc(*n * sizeof **row)))
-        return tx_err_set(err, TX_ENOMEM, "%s:/series/%dmin: out of memory for row %zu",
-                          s->path, m, r);
-    int rc = tx_store_read_block(s, m, r, 1, 0, *n, *row, NULL, err);
-    for (size_t k = 0; k < *n && rc == TX_OK; k++) {
-        int64_t x;
-        if (!isnan((*row)[k]) && to_int((*row)[k], d, &x) != 0)
-            rc = tx_err_set(err, TX_ERANGE,
-                            "%s:/series/%dmin: row %zu: a reading with %d decimals would put "
-                            "the row's %.17g (slot %zu) at 2^53 or more",
-                            s->path, m, r, d, (*row)[k], k);
-    }
-    if (rc != TX_OK) {
-        free(*row);
-        *row = NULL;
-    }
-    return rc;
-}
-
-/* Raises the decimals of row r of grid g to d: its stored integers are multiplied by
- * 10^(d - old) (read whole, rewritten whole). */
-static int rescale_row(tx_store *s, int g, size_t r, int d, tx_err *err)
+/* Raises the rows [row0, row0 + nrows) of grid g whose need[] exceeds their decimals: each
+ * stored chunk of their chunk rows has those rows' integers multiplied by 10^(need - old).
+ * check_only: only checks that none reaches 2^53 (TX_ERANGE naming the first), before the
+ * session writes anything; otherwise rewrites the chunks and sets the decimals. A row that
+ * holds nothing yet (the common case: its first write) costs a lookup per chunk. */
+static int rescale_rows(tx_store *s, int g, size_t row0, size_t nrows, const uint8_t *need,
+                        int check_only, tx_err *err)
 {
     grid *gr = &s->g[g];
-    double *row;
-    size_t n;
-    int rc = row_at(s, g, r, d, &row, &n, err);
-    if (rc != TX_OK)
-        return rc;
-    gr->dec[r] = (uint8_t)d;
-    gr->dec_dirty = 1;
-    if (n)
-        rc = write_block(s, tx_store_grid_minutes[g], r, 1, 0, n, row, NULL, NULL, err);
-    free(row);
+    const int m = tx_store_grid_minutes[g];
+    const size_t crow = tx_store_chunk_rows(m), cslots = tx_store_chunk_slots(m);
+    int rc = TX_OK;
+    tx_chunk_codec *codec = NULL;
+    int64_t *cells = NULL;
+    bytes raw = {0};
+    unsigned char *out = NULL;
+    const size_t bound = tx_chunk_bound(CHUNK_CELLS * sizeof(int64_t));
+    for (size_t cr = row0 / crow; rc == TX_OK && cr * crow < row0 + nrows; cr++) {
+        size_t rb = cr * crow > row0 ? cr * crow : row0;
+        size_t re = (cr + 1) * crow < row0 + nrows ? (cr + 1) * crow : row0 + nrows;
+        int any = 0;
+        for (size_t r = rb; r < re; r++)
+            any |= r < gr->ndec && need[r - row0] > gr->dec[r];
+        if (!any || gr->value < 0 || cr * crow >= gr->dims[0])
+            continue;
+        for (size_t cs = 0; rc == TX_OK && cs * cslots < gr->dims[1]; cs++) {
+            const hsize_t off[2] = {(hsize_t)(cr * crow), (hsize_t)(cs * cslots)};
+            size_t len = 0;
+            raw.n = 0;
+            if (chunk_fetch(gr->value, gr->stored[0], off, &raw, &len) != 0) {
+                rc = tx_h5_fail(err, "%s:/series/%dmin: cannot read the chunk at row %zu, "
+                                "slot %zu", s->path, m, cr * crow, cs * cslots);
+                break;
+            }
+            if (len == 0)
+                continue;
+            if (!codec && (!(codec = tx_chunk_codec_new(CHUNK_CELLS * sizeof(int64_t))) ||
+                           !(cells = malloc(CHUNK_CELLS * sizeof *cells)) ||
+                           !(out = malloc(bound)))) {
+                rc = tx_err_set(err, TX_ENOMEM, "%s: out of memory", s->path);
+                break;
+            }
+            if (tx_chunk_decode(codec, raw.p, len, 8, cells, CHUNK_CELLS * sizeof *cells)) {
+                rc = tx_err_set(err, TX_EHDF5, "%s:/series/%dmin: the chunk at row %zu, slot "
+                                "%zu does not decode", s->path, m, cr * crow, cs * cslots);
+                break;
+            }
+            for (size_t r = rb; r < re && rc == TX_OK; r++) {
+                if (r >= gr->ndec || need[r - row0] <= gr->dec[r])
+                    continue;
+                const double f = pow10_tab[need[r - row0] - gr->dec[r]];
+                int64_t *c = cells + (r - cr * crow) * cslots;
+                for (size_t k = 0; k < cslots; k++) {
+                    if (c[k] == VALUE_FILL)
+                        continue;
+                    double x = (double)c[k] * f;
+                    if (!(fabs(x) < EXACT_LIMIT)) {
+                        rc = tx_err_set(err, TX_ERANGE,
+                                        "%s:/series/%dmin: row %zu: a reading with %d "
+                                        "decimals would put the row's reading at slot %zu "
+                                        "at 2^53 or more units",
+                                        s->path, m, r, need[r - row0], cs * cslots + k);
+                        break;
+                    }
+                    c[k] = (int64_t)x;
+                }
+            }
+            if (rc != TX_OK || check_only)
+                continue;
+            size_t n = tx_chunk_encode(codec, cells, CHUNK_CELLS * sizeof *cells, 8, s->level,
+                                       out, bound);
+            if (!n || H5Dwrite_chunk(gr->value, H5P_DEFAULT, 0, off, n, out) < 0)
+                rc = tx_h5_fail(err, "%s:/series/%dmin: cannot rewrite the chunk at row %zu, "
+                                "slot %zu", s->path, m, cr * crow, cs * cslots);
+        }
+    }
+    if (rc == TX_OK && !check_only)
+        for (size_t r = 0; r < nrows; r++)
+            if (row0 + r < gr->ndec && need[r] > gr->dec[row0 + r]) {
+                gr->dec[row0 + r] = need[r];
+                gr->dec_dirty = 1;
+            }
+    tx_chunk_codec_free(codec);
+    free(cells);
+    free(out);
+    free(raw.p);
     return rc;
 }
 
@@ -2500,9 +2555,8 @@ static int write_block(tx_store *s, int interval_minutes, size_t row0, size_t nr
         return tx_err_set(err, TX_ENOMEM, "%s:/series/%dmin: out of memory", s->path, m);
 
     /* Rows whose new readings have more decimals than the row: raise the row first. */
-    for (size_t r = 0; need && r < nrows; r++)
-        if (need[r] > gr->dec[row0 + r] && (rc = rescale_row(s, g, row0 + r, need[r], err)))
-            return rc;
+    if (need && (rc = rescale_rows(s, g, row0, nrows, need, 0, err)) != TX_OK)
+        return rc;
 
     const size_t crow = tx_store_chunk_rows(m), cslots = tx_store_chunk_slots(m);
     const size_t cr0 = row0 / crow, cr1 = (row0 + nrows - 1) / crow;
@@ -2542,8 +2596,8 @@ static int write_block(tx_store *s, int interval_minutes, size_t row0, size_t nr
             w->qoff = qold.n;
             if (whole)
                 continue;
-            if (chunk_fetch(gr->value, off, &old, &w->len) != 0 ||
-                (quality && chunk_fetch(gr->quality, off, &qold, &w->qlen) != 0))
+            if (chunk_fetch(gr->value, gr->stored[0], off, &old, &w->len) != 0 ||
+                (quality && chunk_fetch(gr->quality, gr->stored[1], off, &qold, &w->qlen) != 0))
                 rc = tx_h5_fail(err, "%s:/series/%dmin: cannot read the chunk at row %llu, "
                                 "slot %llu", s->path, m, (unsigned long long)off[0],
                                 (unsigned long long)off[1]);
@@ -2569,12 +2623,12 @@ static int write_block(tx_store *s, int interval_minutes, size_t row0, size_t nr
         for (size_t c = 0; c < nc && rc == TX_OK; c++) {
             const wchunk *w = &ch[c];
             const hsize_t off[2] = {(hsize_t)(w->cr * crow), (hsize_t)(w->cs * cslots)};
-            if (!w->same &&
+            if (!w->same && (gr->stored[0] = 1) &&
                 H5Dwrite_chunk(gr->value, H5P_DEFAULT, 0, off, w->nlen, out + c * bound) < 0)
                 rc = tx_h5_fail(err, "%s:/series/%dmin/value: cannot write the chunk at row "
                                 "%llu, slot %llu", s->path, m, (unsigned long long)off[0],
                                 (unsigned long long)off[1]);
-            else if (quality && !w->qsame &&
+            else if (quality && !w->qsame && (gr->stored[1] = 1) &&
                      H5Dwrite_chunk(gr->quality, H5P_DEFAULT, 0, off, w->nqlen,
                                     qout + c * qbound) < 0)
                 rc = tx_h5_fail(err, "%s:/series/%dmin/quality: cannot write the chunk at row "
