@@ -18,6 +18,7 @@
 #include "results.h"
 #include "store.h"
 #include "tables.h"
+#include "tables_h5.h"
 #include "tx_kernels.h"
 
 #include <math.h>
@@ -1357,6 +1358,8 @@ int tx_run(const tx_run_params *p, tx_run_summary *s, tx_err *err)
                                   7, &ag_dist, NULL, level, err)) ||
             (rc = write_aggregate(file, "city", "city", "the whole run", 4, &ag_city, NULL, level,
                                   err)) ||
+            (rc = tx_tables_h5_write(file, &c.tables, &t.per, t.coefs, b.has ? &b.per : NULL,
+                                     b.coefs, level, err)) ||
             (rc = write_root_attrs(file, &c, &t, b.has ? &b : NULL, &fin, &defl,
                                    current_prices_used, err)))
             goto done;
