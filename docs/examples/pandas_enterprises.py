@@ -68,7 +68,8 @@ def main(path):
 
     # Aggregates are ratios of sums over the rated enterprises (METHOD.md section 8):
     # OK or NO_BENCHMARK (complete data, VA > 0) and above designated size (规上).
-    rated = ent[ent["status"].isin(["OK", "NO_BENCHMARK"]) & (ent["above_scale"] == 1)]
+    rated = ent[ent["status"].isin(["OK", "NO_BENCHMARK"]) &
+                (ent["above_scale"] == "above_scale")]
     sums = rated.groupby("district_code")[["energy_tce", "co2_t", "value_added"]].sum()
     sums["n_rated"] = rated.groupby("district_code").size()
     # Water intensity: rated enterprises whose water data are complete.
