@@ -208,6 +208,13 @@ int tx_h5_attr_flags(hid_t dset, const uint8_t *values, size_t n, const char *me
     return tx_h5_attr_string(dset, "flag_meanings", meanings, err);
 }
 
+int tx_h5_attr_flag_masks(hid_t dset, const uint8_t *masks, size_t n, tx_err *err)
+{
+    if (!masks || n == 0)
+        return tx_err_set(err, TX_EINVAL, "tx_h5_attr_flag_masks: no masks");
+    return attr_write(dset, "flag_masks", H5T_STD_U8LE, H5T_NATIVE_UINT8, masks, n, err);
+}
+
 /* Opens attribute name of obj and checks it holds exactly one element. */
 static hid_t attr_open_single(hid_t obj, const char *name, tx_err *err)
 {
@@ -460,6 +467,72 @@ done:
         H5Dclose(d);
     if (sc >= 0)
         H5Dclose(sc);
+    return rc;
+}
+
+/* Collects the names of the links of a group (H5Literate callback). */
+typedef struct {
+    char **names;
+    size_t n, cap;
+    int oom;
+} link_names;
+
+static herr_t link_name_cb(hid_t g, const char *name, const H5L_info_t *info, void *data)
+{
+    (void)g;
+    (void)info;
+    link_names *l = data;
+    if (l->n == l->cap) {
+        size_t ncap = l->cap ? 2 * l->cap : 64;
+        char **nn = realloc(l->names, ncap * sizeof *nn);
+        if (!nn) {
+            l->oom = 1;
+            return -1;
+        }
+        l->names = nn;
+        l->cap = ncap;
+    }
+    size_t len = strlen(name) + 1;
+    if (!(l->names[l->n] = malloc(len))) {
+        l->oom = 1;
+        return -1;
+    }
+    memcpy(l->names[l->n], name, len);
+    l->n++;
+    return 0;
+}
+
+int tx_h5_key_scale(hid_t loc, const char *key, const char *label, tx_err *err)
+{
+    size_t nkey = 0;
+    int rc = tx_h5_column_length(loc, key, &nkey, err);
+    if (rc)
+        return rc;
+    link_names l = {0};
+    hsize_t idx = 0;
+    if (H5Literate(loc, H5_INDEX_NAME, H5_ITER_INC, &idx, link_name_cb, &l) < 0)
+        rc = l.oom ? tx_err_set(err, TX_ENOMEM, "out of memory")
+                   : tx_h5_fail(err, "cannot list the group of '%s'", key);
+    for (size_t k = 0; !rc && k < l.n; k++) {
+        if (strcmp(l.names[k], key) == 0)
+            continue;
+        H5O_info_t oi;
+        if (H5Oget_info_by_name(loc, l.names[k], &oi, H5P_DEFAULT) < 0) {
+            rc = tx_h5_fail(err, "cannot inspect '%s'", l.names[k]);
+            break;
+        }
+        if (oi.type != H5O_TYPE_DATASET)
+            continue;
+        size_t n = 0;
+        tx_err e2;
+        /* Only 1-D datasets of the key's length share its dimension. */
+        if (tx_h5_column_length(loc, l.names[k], &n, &e2) != TX_OK || n != nkey)
+            continue;
+        rc = tx_h5_dimension_scale(loc, l.names[k], 0, key, label, err);
+    }
+    for (size_t k = 0; k < l.n; k++)
+        free(l.names[k]);
+    free(l.names);
     return rc;
 }
 

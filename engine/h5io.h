@@ -106,6 +106,16 @@ int tx_h5_attr_get_int64(hid_t obj, const char *name, int64_t *value, tx_err *er
 int tx_h5_attr_flags(hid_t dset, const uint8_t *values, size_t n, const char *meanings,
                      tx_err *err);
 
+/* CF flag_masks (uint8 array of n >= 1) on a bit-set dataset, beside flag_values and
+ * flag_meanings (with values equal to the masks, CF reads each bit as one flag). */
+int tx_h5_attr_flag_masks(hid_t dset, const uint8_t *masks, size_t n, tx_err *err);
+
+/* Makes the 1-D dataset key of group loc a dimension scale labelled `label` and attaches
+ * it to dimension 0 of every other 1-D dataset of the same length in loc, so readers that
+ * follow dimension scales (netCDF-4, xarray) see one named row dimension. TX_ENOTFOUND
+ * when key is absent, TX_ENOMEM, TX_EHDF5. */
+int tx_h5_key_scale(hid_t loc, const char *key, const char *label, tx_err *err);
+
 /* Opens group path under loc, creating it (and missing parents) when absent. path may be
  * absolute ("/enterprise"); "" is loc itself. Caller closes with H5Gclose. Returns the id
  * or a negative tx_status: TX_EHDF5 when a component exists but is not a group. */

@@ -18,6 +18,7 @@
 #include "results.h"
 #include "store.h"
 #include "tables.h"
+#include "tables_h5.h"
 #include "tx_kernels.h"
 
 #include <math.h>
@@ -651,6 +652,8 @@ static void aggregate_by(const agg_in *in, const uint32_t *key, aggregate *a)
 /* ---- results --------------------------------------------------------------------------- */
 
 static void fixed_copy(char *dst, const char *src, size_t width);
+static int write_flag_attrs(hid_t g, const char *name, const uint8_t *values, size_t nvalues,
+                            const char *meanings, tx_err *err);
 
 static const uint8_t status_values[TX_NSTATUS] = {0, 1, 2, 3};
 static const char status_meanings[] = "OK INCOMPLETE NOT_RATEABLE NO_BENCHMARK";
@@ -756,7 +759,12 @@ static int write_aggregate(hid_t file, const char *name, const char *key_name,
         free(bi);
         free(bm);
         free(hb);
+        static const uint8_t hv[] = {0, 1};
+        if (!rc)
+            rc = write_flag_attrs(g, "has_benchmark", hv, 2, "no_benchmark has_benchmark", err);
     }
+    if (!rc)
+        rc = tx_h5_key_scale(g, key_name, name, err);
     H5Gclose(g);
     return rc;
 }
@@ -927,6 +935,8 @@ static int write_mujun(hid_t file, size_t n, const mujun_res *mr, const tx_mujun
                                   "pollutant_term_averaged missing_input_scored_0 "
                                   "energy_incomplete no_land no_value_added",
                                   err);
+        if (!rc)
+            rc = tx_h5_attr_flag_masks(d, masks, 5, err);
         if (d >= 0)
             H5Dclose(d);
     }
@@ -1357,6 +1367,8 @@ int tx_run(const tx_run_params *p, tx_run_summary *s, tx_err *err)
                                   7, &ag_dist, NULL, level, err)) ||
             (rc = write_aggregate(file, "city", "city", "the whole run", 4, &ag_city, NULL, level,
                                   err)) ||
+            (rc = tx_tables_h5_write(file, &c.tables, &t.per, t.coefs, b.has ? &b.per : NULL,
+                                     b.coefs, level, err)) ||
             (rc = write_root_attrs(file, &c, &t, b.has ? &b : NULL, &fin, &defl,
                                    current_prices_used, err)))
             goto done;
@@ -1555,6 +1567,14 @@ static int write_enterprise_group(hid_t file, const run_ctx *c, const period_res
         rc = write_flag_attrs(g, "carbon_grade", gv, 6,
                               "not_graded grade_1 grade_2 grade_3 grade_4 grade_5", err);
     }
+    if (!rc) {
+        static const uint8_t av[] = {0, 1}, bv[] = {0, 2, 3, 4};
+        rc = write_flag_attrs(g, "above_scale", av, 2, "below_scale above_scale", err);
+        if (!rc)
+            rc = write_flag_attrs(g, "benchmark_level", bv, 4, "none division group class", err);
+    }
+    if (!rc)
+        rc = tx_h5_key_scale(g, "enterprise_id", "enterprise", err);
 out:
     free(ids);
     free(land);
@@ -1649,6 +1669,8 @@ static int write_meter_group(hid_t file, const run_ctx *c, const period_res *t,
         static const uint8_t kv[] = {0, 1};
         rc = write_flag_attrs(g, "kind", kv, 2, "cumulative interval", err);
     }
+    if (!rc)
+        rc = tx_h5_key_scale(g, "meter_id", "meter", err);
 out:
     free(strs);
     free(carrier);
@@ -1770,6 +1792,13 @@ static int run_products(hid_t file, const run_ctx *c, const tx_period *per, cons
                               "not_classified at_or_better_than_benchmark between "
                               "below_baseline",
                               err);
+    }
+    if (!rc) {
+        _Static_assert(TX_PRODUCT_WHY_COUNT == 4, "flag meanings of /products/reason");
+        static const uint8_t wv[] = {0, 1, 2, 3}, iv[] = {0, 1};
+        rc = write_flag_attrs(g, "reason", wv, 4, "none no_output zero_output no_energy", err);
+        if (!rc)
+            rc = write_flag_attrs(g, "incomplete", iv, 2, "complete incomplete", err);
     }
     if (!rc)
         rc = tx_h5_attr_int64(g, "rows_rejected", (int64_t)rejected, err);

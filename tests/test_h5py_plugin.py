@@ -64,11 +64,16 @@ with h5py.File(results, "r") as f:
         check(group in f, "group /%s exists" % group)
         for n in names:
             check(n in f[group], "/%s/%s exists" % (group, n))
-    for gname in f:
+    # every group holding datasets, nested ones (/tables/<table>) included
+    groups = []
+    f.visititems(lambda n, o: groups.append(n) if isinstance(o, h5py.Group) else None)
+    for gname in groups:
         g = f[gname]
         lengths = set()
         for dname in g:
             d = g[dname]
+            if isinstance(d, h5py.Group):
+                continue
             path = "/%s/%s" % (gname, dname)
             datasets.append(path)
             if gname == "series":
@@ -99,6 +104,8 @@ with h5py.File(results, "r") as f:
                 check(tuple(filters[-1][2]) == (5,), "%s zstd cd_values == (5,): %s" %
                       (path, filters[-1][2]))
         check(len(lengths) <= 1, "/%s datasets share one length: %s" % (gname, lengths))
+    check("tables/energy_coefficients" in groups and "coefficients" in groups,
+          "the walk reaches /tables/<table> and /coefficients")
     check("series" in f and f["series/energy_tce"].shape[1] == 12, "/series has 12 months")
     check(list(f["series/month"][()])[:2] == [202501, 202502], "/series/month is YYYYMM")
     # the monthly series add up to the period totals

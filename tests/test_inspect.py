@@ -182,11 +182,14 @@ sh("run", "--store", store, "--financials", city, "--period", "2025", "--baselin
 with h5py.File(results, "r") as f:
     groups = list(f)
     for want in ("enterprise", "meter", "industry", "district", "city", "targets", "mujun",
-                 "series", "products"):
+                 "series", "products", "tables", "coefficients"):
         check(want in groups, "results without /%s" % want)
     ent = f["enterprise/enterprise_id"][()]
+    # /tables holds one group per reference table: each is exported on its own.
+    groups = [g for g in groups if g != "tables"] + ["tables/" + t for t in f["tables"]]
+    check(len(groups) > 12, "tables groups listed")
     for gname in groups:
-        out = os.path.join(WORK, gname + ".csv")
+        out = os.path.join(WORK, gname.replace("/", "_") + ".csv")
         r = run("export", results, gname, "-o", out)
         check(r.returncode == 0 and r.stdout == b"",
               "export %s: exit %d %s" % (gname, r.returncode, r.stderr))

@@ -46,9 +46,9 @@ def sh(*args):
 def load(path):
     out = {}
     with h5py.File(path, "r") as f:
-        for g in f:
-            for d in f[g]:
-                out[g + "/" + d] = f[g][d][()]
+        # every dataset by its path, nested groups (/tables/<table>) included
+        f.visititems(lambda n, o: out.__setitem__(n, o[()]) if isinstance(o, h5py.Dataset)
+                     else None)
         out["attrs"] = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in f.attrs.items()}
     return out
 
@@ -119,6 +119,20 @@ for k in ENERGY + WATER:
     check(same(ec[E + k], base[E + k]), "grid geography leaves %s alone" % k)
 check(not same(ec[E + "co2_t"], base[E + "co2_t"]), "grid geography changes CO2")
 check(float(ec["attrs"]["grid_factor_kgco2_per_kwh"]) == 0.55, "East China 2023 factor")
+# /coefficients records what each option applied, month by month
+months = list(ec["coefficients/month"])
+check(list(ec["coefficients/grid_factor_kgco2_per_kwh"][:12]) == [0.55] * 12,
+      "/coefficients: East China 2023 factor for every 2025 month")
+check(not same(ec["coefficients/grid_factor_kgco2_per_kwh"],
+               base["coefficients/grid_factor_kgco2_per_kwh"]), "grid geography in /coefficients")
+check(same(ec["coefficients/electricity_tce_per_kwh"], base["coefficients/electricity_tce_per_kwh"]),
+      "grid geography leaves the electricity tce factor alone")
+check(np.all(eq["coefficients/electricity_tce_per_kwh"] >
+             base["coefficients/electricity_tce_per_kwh"]), "等价值 factor in /coefficients")
+check(same(eq["coefficients/grid_factor_kgco2_per_kwh"],
+           base["coefficients/grid_factor_kgco2_per_kwh"]), "basis leaves the grid factor alone")
+for k in [k for k in base if k.startswith("tables/")]:
+    check(same(ec[k], base[k]) and same(eq[k], base[k]), "options leave %s alone" % k)
 
 pv = run("pv_subtract", "--pv-policy", "subtract")
 pv_owner = set()
