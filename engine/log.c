@@ -306,7 +306,7 @@ typedef struct {
     char line[TX_LOG_LINE_MAX];
 } capture;
 
-/* Emits one captured line: the level from the engine's marker, which is dropped. */
+/* Emits one captured line, verbatim, at the level of the engine's marker. */
 static void capture_line(capture *c)
 {
     c->line[c->n] = '\0';
@@ -318,20 +318,11 @@ static void capture_line(capture *c)
     if (len == 0)
         return;
     tx_log_level level = TX_LOG_ERROR;
-    static const struct {
-        const char *marker;
-        tx_log_level level;
-    } marks[] = {{"error: ", TX_LOG_ERROR}, {"warning: ", TX_LOG_WARN}};
-    for (size_t k = 0; k < sizeof marks / sizeof marks[0]; k++) {
-        /* The marker follows the program prefix ("tanxiao run: error: ...") or opens the
-         * line. */
-        char *m = strstr(s, marks[k].marker);
-        if (m && (m == s || (m >= s + 2 && m[-1] == ' ' && m[-2] == ':'))) {
-            level = marks[k].level;
-            memmove(m, m + strlen(marks[k].marker), strlen(m + strlen(marks[k].marker)) + 1);
-            break;
-        }
-    }
+    /* The marker follows the program prefix ("tanxiao run: warning: ...") or opens the
+     * line. */
+    const char *m = strstr(s, "warning: ");
+    if (m && (m == s || (m >= s + 2 && m[-1] == ' ' && m[-2] == ':')))
+        level = TX_LOG_WARN;
     if (tx_log_enabled(c->lg, level))
         emit(c->lg, level, NULL, 0, s);
 }

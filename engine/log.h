@@ -19,8 +19,8 @@
  * tx_log_capture_stderr turns every line the process writes to `stderr` through stdio
  * (engine warnings, getopt's complaints) into a record of the logger, so that in JSON mode
  * the whole of stderr stays machine-readable. A line's level is taken from the engine's
- * own marker ("tanxiao run: error: ...", "tanxiao: warning: ..."), which the record drops;
- * lines without a marker are errors (usage complaints). glibc lets a program assign
+ * own marker ("tanxiao run: error: ...", "tanxiao: warning: ..."; the text is kept as it
+ * is); lines without a warning marker are errors (usage complaints, failures). glibc lets a program assign
  * `stderr` (glibc manual, "Standard Streams"); the capture is a fopencookie stream and is
  * undone by tx_log_release_stderr.
  *
