@@ -591,8 +591,6 @@ static int cmd_nightly(const cli_ctx *cx, int argc, char **argv, const char *cmd
     tx_nightly_config_free(cfg);
     if (rc) {
         fail(cx, "nightly", &err);
-        tx_log_emit(cx->log, TX_LOG_INFO, (tx_log_field[]){TX_LF_STR("date", s.plan.date)}, 1,
-                    "tanxiao nightly: failed; previous results and 'latest' unchanged");
         return rc == TX_EEXIST ? EXIT_LOCKED : 1;
     }
     tx_log_emit(cx->log, s.files_failed ? TX_LOG_WARN : TX_LOG_INFO,

@@ -498,14 +498,6 @@ int tx_nightly_run(const tx_nightly_config *c, const tx_nightly_env *env,
     if ((rc = tx_nightly_plan_make(c, env ? env->now : (int64_t)time(NULL), &s->plan, err)))
         return rc;
     const tx_nightly_plan *pl = &s->plan;
-    tx_log_emit(log, TX_LOG_INFO,
-                (tx_log_field[]){TX_LF_STR("date", pl->date), TX_LF_STR("period", pl->period),
-                                 TX_LF_STR("baseline", pl->baseline),
-                                 TX_LF_INT("inputs", c->ninputs),
-                                 TX_LF_STR("output_dir", c->output_dir)},
-                5, "nightly: %s, period %s%s%s", pl->date, pl->period,
-                pl->baseline[0] ? " vs " : "", pl->baseline);
-
     const char *dir = c->output_dir;
     if (mkdir(dir, 0755) != 0 && errno != EEXIST)
         return tx_err_set(err, TX_EIO, "%s: cannot create the output directory: %s", dir,
@@ -517,6 +509,13 @@ int tx_nightly_run(const tx_nightly_config *c, const tx_nightly_env *env,
     if ((rc = lock_output_dir(dir, &lock, err)))
         return rc;
     tx_log_debug(log, "nightly: locked %s/.tanxiao-nightly.lock", dir);
+    tx_log_emit(log, TX_LOG_INFO,
+                (tx_log_field[]){TX_LF_STR("date", pl->date), TX_LF_STR("period", pl->period),
+                                 TX_LF_STR("baseline", pl->baseline),
+                                 TX_LF_INT("inputs", c->ninputs),
+                                 TX_LF_STR("output_dir", c->output_dir)},
+                5, "nightly: %s, period %s%s%s", pl->date, pl->period,
+                pl->baseline[0] ? " vs " : "", pl->baseline);
     remove_stale(dir, log);
 
     /* Ingest: every input directory in order, each its own store session. */
