@@ -275,6 +275,39 @@ static void run_options_table(void **state)
     assert_int_equal(tx_runopt_bool("TRUE", &b), TX_EINVAL);
 }
 
+/* docs/nightly.ini loads as it is and names every key (some commented out). */
+static void example_config(void **state)
+{
+    (void)state;
+    tx_nightly_config *c;
+    tx_err err = {0};
+    assert_int_equal(tx_nightly_config_new(&c, &err), 0);
+    if (tx_nightly_config_load(c, TX_SOURCE_DIR "/docs/nightly.ini", &err))
+        fail_msg("docs/nightly.ini: %s", err.msg);
+    assert_int_equal(tx_nightly_config_check(c, &err), 0);
+    assert_int_equal(c->keep, 30);
+    assert_string_equal(c->run.baseline, "2020");
+    tx_nightly_config_free(c);
+    FILE *f = fopen(TX_SOURCE_DIR "/docs/nightly.ini", "r");
+    assert_non_null(f);
+    static char text[16384];
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    static const char *const own[] = {"input", "output-dir", "keep", "date", "period"};
+    char key[64];
+    for (size_t i = 0; i < tx_runopt_count + 5; i++) {
+        const char *k = i < 5 ? own[i] : tx_runopts[i - 5].name;
+        if (strcmp(k, "output") == 0)
+            continue;
+        snprintf(key, sizeof key, "\n%s = ", k);
+        char commented[70];
+        snprintf(commented, sizeof commented, "\n;%s = ", k);
+        if (!strstr(text, key) && !strstr(text, commented))
+            fail_msg("docs/nightly.ini does not show the key %s", k);
+    }
+}
+
 /* ---- log lines -------------------------------------------------------------------------- */
 
 static void log_lines(void **state)
@@ -337,6 +370,7 @@ int main(void)
         cmocka_unit_test(errors_name_file_and_line),
         cmocka_unit_test(year_to_date),
         cmocka_unit_test(run_options_table),
+        cmocka_unit_test(example_config),
         cmocka_unit_test(log_lines),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
