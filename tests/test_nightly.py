@@ -14,7 +14,8 @@
    oldest dated file and nothing else (other names are left alone); a backfill night
    with an older date keeps the file it wrote.
 4. A failed night (missing financials) exits 1 and leaves results and `latest` as they
-   were; configuration errors exit 2 with one line naming file, line and reason.
+   were; configuration errors exit 2 with one line naming file, line and reason; an
+   unreadable reading file exits 3 with the results written from the rest.
 5. Two nights on one output directory: the second exits 4 at once naming the first's
    pid; a night while an ingest holds the store exits 4 as well.
 6. Logs: --log-json lines are JSON objects with time (ISO 8601 with offset), level and
@@ -411,6 +412,21 @@ check(r.returncode == 0 and all(w in r.stdout for w in
                                 ("--config", "--date", "--keep", "latest", "Exit status",
                                  "4 another process")),
       "nightly --help explains options and exit codes")
+
+# An unreadable reading file: skipped and named, the rest ingested, results written, exit 3.
+bad_in = os.path.join(WORK, "incoming-bad")
+shutil.copytree(incoming, bad_in, symlinks=True)
+with open(os.path.join(bad_in, "readings", "2025-12-31-broken.csv"), "wb") as f:
+    f.write(b"\x00\x01 not a readings file\n")
+out3 = os.path.join(WORK, "results-exit3")
+r = nightly(D3, "--input", bad_in, "--output-dir", out3)
+check(r.returncode == 3, "an unreadable reading file gives exit 3 (got %d: %s)" %
+      (r.returncode, r.stderr))
+check(any(" ERROR " in ln and "2025-12-31-broken.csv" in ln for ln in r.stderr.splitlines()),
+      "the unreadable file is named in an ERROR line: %s" % r.stderr)
+check(dated(out3) == [os.path.basename(R3)] and
+      os.readlink(os.path.join(out3, "latest")) == os.path.basename(R3),
+      "results are still written and linked after exit 3: %s" % os.listdir(out3))
 
 # ---- 5. two at once ----------------------------------------------------------------------------
 lockfile = os.path.join(out, ".tanxiao-nightly.lock")
