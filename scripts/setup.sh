@@ -7,8 +7,8 @@ build=${1:-build}
 shift || true
 
 packages=(build-essential cmake pkg-config libhdf5-dev hdf5-tools libzstd-dev zstd
-          libcmocka-dev python3 python3-h5py python3-numpy python3-pandas chromium
-          fonts-wqy-microhei)
+          libcmocka-dev libinih-dev libxxhash-dev python3 python3-h5py python3-numpy
+          python3-pandas chromium fonts-wqy-microhei)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
