@@ -396,6 +396,60 @@ static void run_getopt_options(struct option *opts, const struct option *extra, 
     opts[k] = (struct option){0, 0, 0, 0};
 }
 
+static const char floor_help[] =
+    "usage: tanxiao floor --store STORE.h5 --financials DIR --period P [--baseline B]\n"
+    "                     [--threads N] [any other run option, ignored]\n"
+    "\n"
+    "The benchmark floor of a run: reads and decodes every chunk `tanxiao run` with the same\n"
+    "options reads, through the same pipeline and threads (one thread moves raw chunks, the\n"
+    "others decompress), and computes and writes nothing. Prints one line:\n"
+    "  tanxiao floor: V values (B bytes) in T s (X M values/s, N threads, peak memory M MiB)\n"
+    "bench/whole_run.sh divides the run's time by it.\n";
+
+static int cmd_floor(const cli_ctx *cx, int argc, char **argv)
+{
+    struct option opts[64];
+    run_getopt_options(opts, NULL, 0);
+    tx_run_params p = TX_RUN_PARAMS_DEFAULT;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (c == 'h') {
+            fputs(floor_help, stdout);
+            return 0;
+        }
+        if (c < 256)
+            return usage_error(cx, "floor", "unknown option");
+        const char *name = tx_runopts[c - 256].name;
+        tx_err e = {0};
+        if (tx_runopt_set(&p, name, optarg, &e)) {
+            char msg[900];
+            snprintf(msg, sizeof msg, "--%s %s", name, e.msg);
+            return usage_error(cx, "floor", msg);
+        }
+    }
+    if (optind != argc)
+        return usage_error(cx, "floor", "unexpected argument");
+    if (!p.store_path || !p.financials_dir || !p.period)
+        return usage_error(cx, "floor", "--store, --financials and --period are required");
+    p.floor_only = 1;
+    p.output_path = NULL;
+    tx_run_summary s;
+    tx_err err = {0};
+    double t0 = now_s();
+    int rc = tx_run(&p, &s, &err);
+    double dt = now_s() - t0;
+    if (rc) {
+        fail(cx, "floor", &err);
+        return 1;
+    }
+    printf("tanxiao floor: %llu values (%llu bytes) in %.3f s (%.1f M values/s, %d threads, "
+           "peak memory %.0f MiB)\n",
+           (unsigned long long)s.values_read, (unsigned long long)s.bytes_read, dt,
+           (double)s.values_read / 1e6 / dt, omp_get_max_threads(), peak_rss_mib());
+    return 0;
+}
+
 static int cmd_run(const cli_ctx *cx, int argc, char **argv, const char *cmdline)
 {
     struct option opts[64];
@@ -446,6 +500,9 @@ static int cmd_run(const cli_ctx *cx, int argc, char **argv, const char *cmdline
                (unsigned long long)s.enterprises, (unsigned long long)s.meters,
                (double)s.readings / 1e6, dt, (double)s.readings / 1e6 / dt, omp_get_max_threads(),
                peak_rss_mib());
+        printf("read: %llu values (%llu bytes of chunks), %.1f M values/s\n",
+               (unsigned long long)s.values_read, (unsigned long long)s.bytes_read,
+               (double)s.values_read / 1e6 / dt);
         printf("status: OK %llu, INCOMPLETE %llu, NOT_RATEABLE %llu, NO_BENCHMARK %llu\n",
                (unsigned long long)s.status[0], (unsigned long long)s.status[1],
                (unsigned long long)s.status[2], (unsigned long long)s.status[3]);
@@ -621,6 +678,7 @@ static const char main_help[] =
     "  inspect FILE      print a results file's provenance and summary tables\n"
     "  export FILE GROUP write one group of a results file as CSV\n"
     "  report RESULTS    write a self-contained HTML report of a results file\n"
+    "  floor             benchmark: read and decode what a run reads, nothing else\n"
     "  version           print the version\n"
     "\n"
     "'tanxiao COMMAND --help' explains every option of a command.\n"
@@ -669,6 +727,8 @@ static int dispatch(const cli_ctx *cx, int argc, char **argv, const char *cmdlin
         return cmd_ingest(cx, argc - 1, argv + 1);
     if (strcmp(cmd, "run") == 0)
         return cmd_run(cx, argc - 1, argv + 1, cmdline);
+    if (strcmp(cmd, "floor") == 0)
+        return cmd_floor(cx, argc - 1, argv + 1);
     if (strcmp(cmd, "nightly") == 0)
         return cmd_nightly(cx, argc - 1, argv + 1, cmdline);
     if (strcmp(cmd, "inspect") == 0)

@@ -421,6 +421,52 @@ static double select_kth(double *x, size_t n, size_t k)
     return x[lo];
 }
 
+/* The positive measured steps of a period into work; returns how many. */
+static size_t collect_positive(const double *delta, const uint8_t *valid, size_t m,
+                               double *work)
+{
+    size_t np = 0;
+    for (size_t i = 0; i < m; i++) {
+        work[np] = delta[i];
+        np += valid[i] && delta[i] > 0; /* NaN > 0 is false */
+    }
+    return np;
+}
+
+/* The median (the np/2-th smallest) of the np values in work, exactly. Long periods first
+ * bracket it between two values of a sample of 1024 (a pass with two comparisons and no
+ * branch), then select among the values inside the bracket only; when the bracket misses
+ * (unlikely), work is collected again from delta and valid and selected whole. Same result
+ * as select_kth on the whole, at a few cycles per value instead of a branchy partition's
+ * tens. */
+#define MEDIAN_SAMPLE 1024
+static double median_of(double *work, size_t np, const double *delta, const uint8_t *valid,
+                        size_t m)
+{
+    const size_t k = np / 2;
+    if (np < 8 * MEDIAN_SAMPLE)
+        return select_kth(work, np, k);
+    double sample[MEDIAN_SAMPLE];
+    for (size_t i = 0; i < MEDIAN_SAMPLE; i++)
+        sample[i] = work[(size_t)((double)i * (double)np / MEDIAN_SAMPLE)];
+    /* The sample's rank of the median, +-3 sqrt(sample) for the bracket. */
+    const size_t ks = (size_t)((double)k * MEDIAN_SAMPLE / (double)np), g = 96;
+    double lo = select_kth(sample, MEDIAN_SAMPLE, ks > g ? ks - g : 0);
+    double hi = select_kth(sample, MEDIAN_SAMPLE,
+                           ks + g < MEDIAN_SAMPLE ? ks + g : MEDIAN_SAMPLE - 1);
+    size_t below = 0, j = 0;
+    for (size_t i = 0; i < np; i++) {
+        double v = work[i];
+        below += v < lo;
+        work[j] = v;
+        j += (v >= lo) & (v <= hi);
+    }
+    if (below <= k && k < below + j)
+        return select_kth(work, j, k - below);
+    np = collect_positive(delta, valid, m, work);
+    return select_kth(work, np, k);
+}
+
 /* Excludes steps above the physical maximum: capacity per step, or median_factor times the
  * median positive measured step. A bridged delta spans its gap's steps. */
 static void drop_implausible(const tx_meter_spec *sp, double *delta, uint8_t *valid, size_t m,
@@ -430,14 +476,18 @@ static void drop_implausible(const tx_meter_spec *sp, double *delta, uint8_t *va
     if (!(limit > 0)) {
         if (!(sp->median_factor > 0))
             return;
-        size_t np = 0;
-        for (size_t i = 0; i < m; i++)
-            if (valid[i] && delta[i] > 0)
-                work[np++] = delta[i];
+        size_t np = collect_positive(delta, valid, m, work);
         if (np == 0)
             return;
-        limit = sp->median_factor * select_kth(work, np, np / 2);
+        limit = sp->median_factor * median_of(work, np, delta, valid, m);
     }
+    /* A bridged delta's limit is a multiple of the limit, so a period without any delta
+     * above the limit (the usual case: one branch-free pass) has nothing to exclude. */
+    int above = 0;
+    for (size_t i = 0; i < m; i++)
+        above |= delta[i] > limit;
+    if (!above)
+        return;
     size_t nan_run = 0;
     for (size_t i = 0; i < m; i++) {
         if (!isfinite(delta[i])) {
@@ -463,12 +513,27 @@ void tx_method_meter_period(const tx_meter_spec *sp, const double *vals, size_t 
     if (sp->kind == TX_KIND_CUMULATIVE && n >= 3) {
         /* Spikes show as descents; most meters have none, so look before copying. */
         int descent = 0;
-        double last = NAN;
-        for (size_t k = 0; k < n && !descent; k++)
-            if (isfinite(vals[k])) {
-                descent = vals[k] < last;
-                last = vals[k];
+        double last = NAN; /* the last present reading before the block */
+        for (size_t k0 = 0; k0 < n && !descent; k0 += 512) {
+            size_t k1 = k0 + 512 < n ? k0 + 512 : n;
+            /* Neighbours first (no dependence from one to the next: vectorised); a block
+             * with a gap is walked present reading by present reading. */
+            int gap = 0;
+            for (size_t k = k0; k + 1 < k1; k++) {
+                descent |= vals[k + 1] < vals[k];
+                gap |= vals[k] != vals[k];
             }
+            gap |= vals[k1 - 1] != vals[k1 - 1];
+            if (gap || !(vals[k0] >= last) || descent) {
+                descent = 0;
+                for (size_t k = k0; k < k1; k++) {
+                    descent |= vals[k] < last; /* NaN compares false */
+                    last = vals[k] == vals[k] ? vals[k] : last;
+                }
+            } else {
+                last = vals[k1 - 1];
+            }
+        }
         if (descent) {
             memcpy(sc->work, vals, n * sizeof *vals);
             out->spikes = drop_spikes(sc->work, n, sp, ev, nev);
@@ -480,16 +545,28 @@ void tx_method_meter_period(const tx_meter_spec *sp, const double *vals, size_t 
     size_t m = (size_t)out->nexpected;
     drop_implausible(sp, sc->delta, sc->valid, m, sc->work, out);
     if (sp->stuck_steps > 0) {
-        size_t run = 0;
-        for (size_t i = 0; i <= m; i++) {
-            if (i < m && sc->valid[i] && sc->delta[i] == 0) {
-                run++;
+        /* Runs of valid zero steps at least S = stuck_steps long. Any S consecutive steps
+         * hold a multiple of S, so only those are probed, and a run found is measured
+         * whole from there: about m / S probes for a meter that is never stuck. */
+        const size_t S = sp->stuck_steps;
+        const double *d = sc->delta;
+        const uint8_t *ok = sc->valid;
+        size_t stuck = 0;
+        for (size_t j = 0; j < m;) {
+            if (!(ok[j] && d[j] == 0)) {
+                j += S;
                 continue;
             }
-            if (run >= sp->stuck_steps)
-                out->stuck_intervals += (uint32_t)run;
-            run = 0;
+            size_t a = j, b = j + 1;
+            while (a > 0 && ok[a - 1] && d[a - 1] == 0)
+                a--;
+            while (b < m && ok[b] && d[b] == 0)
+                b++;
+            if (b - a >= S)
+                stuck += b - a;
+            j = (b / S + 1) * S; /* the next probe after the run (b is not zero) */
         }
+        out->stuck_intervals += (uint32_t)stuck;
     }
     size_t one[2] = {0, m};
     const size_t *edges = sp->edges ? sp->edges : one;

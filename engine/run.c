@@ -39,8 +39,6 @@ const tx_run_params TX_RUN_PARAMS_DEFAULT = {
     .zstd_level = TX_ZSTD_LEVEL_DEFAULT,
 };
 
-/* Largest block of one grid read at once (values), so memory stays bounded. */
-#define RUN_BLOCK_VALUES ((size_t)8 << 20)
 
 /* ---- financials and deflators ----------------------------------------------------------- */
 
@@ -276,6 +274,7 @@ typedef struct {
     double coverage_min;
     int min_members;
     uint64_t done_values, total_values;
+    uint64_t values_read, bytes_read;
 } run_ctx;
 
 static double pow10i(int digits)
@@ -286,14 +285,68 @@ static double pow10i(int digits)
     return m;
 }
 
-static int compute_meters(run_ctx *rc_, period_res *pr, tx_err *err)
+/* One meter's period from its slots (vals: nvals of them from the period's start). */
+static uint64_t meter_period(run_ctx *rc_, period_res *pr, long m, const double *vals,
+                             size_t nvals, int64_t step, const size_t *edges,
+                             tx_meter_scratch *sc)
+{
+    const tx_meter *mt = &rc_->meters[m];
+    size_t n = nvals;
+    tx_meter_spec sp;
+    sp.kind = mt->kind;
+    sp.t0 = pr->per.start;
+    if (mt->kind == TX_KIND_INTERVAL) { /* labels in (start, end] */
+        vals++;
+        n--;
+        sp.t0 += step;
+    }
+    uint64_t readings = 0;
+    for (size_t k = 0; k < n; k++)
+        readings += vals[k] == vals[k];
+    sp.step_s = step;
+    sp.multiplier = mt->multiplier;
+    sp.unit_factor = tx_unit_to_canonical(mt->unit);
+    sp.modulus = mt->register_digits ? pow10i(mt->register_digits) : 0.0;
+    sp.rollover_min = sp.modulus * rc_->tables.rollover_fraction;
+    /* capacity: per hour in the meter's unit after the multiplier */
+    sp.capacity = mt->capacity * ((double)step / 3600.0) * sp.unit_factor;
+    sp.median_factor = rc_->tables.implausible_median_factor;
+    /* Stuck is a register's failure: interval meters (PV at night, a plant shut for a
+     * holiday) are zero for long honestly. At least 3 steps, so a daily register's quiet
+     * day is not called stuck. */
+    size_t stuck = (size_t)ceil(rc_->tables.stuck_hours * 3600.0 / (double)step);
+    sp.stuck_steps = mt->kind == TX_KIND_CUMULATIVE ? (stuck < 3 ? 3 : stuck) : 0;
+    sp.edges = edges;
+    sp.nbins = pr->nbins;
+    tx_method_meter_period(&sp, vals, n, rc_->evs + rc_->ev_first[m], rc_->ev_count[m], sc,
+                           &pr->mp[m]);
+    pr->total[m] = pr->mp[m].total;
+    pr->coverage[m] = pr->mp[m].nexpected
+                          ? (double)pr->mp[m].nvalid / (double)pr->mp[m].nexpected
+                          : NAN;
+    return readings;
+}
+
+/* Chunk rows fetched per block: the one thread that reads raw chunks fetches the next block
+ * while the others decode and compute this one. 8 chunk rows of 15-minute meters over a
+ * year are about 2.5 MB of compressed bytes. */
+#define RUN_BLOCK_PARTS 8
+
+/*
+ * The meters of a period, grid by grid, as a pipeline: one thread (HDF5 is serial) fetches
+ * the raw chunks of block b + 1 while OpenMP tasks decode block b, a chunk row each, into
+ * the thread's buffer and compute its meters there. floor_only: decode and nothing else
+ * (the benchmark floor: the same reads, decodes and threads).
+ */
+static int compute_meters(run_ctx *rc_, period_res *pr, int floor_only, tx_err *err)
 {
     const tx_meter *meters = rc_->meters;
-    int nthreads = omp_get_max_threads();
-    for (int g = 0; g < TX_STORE_NGRIDS; g++) {
+    const int nthreads = omp_get_max_threads();
+    int rc = TX_OK;
+    for (int g = 0; g < TX_STORE_NGRIDS && rc == TX_OK; g++) {
         const int minutes = tx_store_grid_minutes[g];
         const int64_t step = (int64_t)minutes * 60;
-        size_t rows = tx_store_grid_rows(rc_->st, minutes);
+        const size_t rows = tx_store_grid_rows(rc_->st, minutes);
         if (rows == 0)
             continue;
         int64_t s0, s1;
@@ -311,93 +364,114 @@ static int compute_meters(run_ctx *rc_, period_res *pr, tx_err *err)
             int64_t tb = b == pr->nbins ? pr->per.end : tx_local_to_unix(y, mo, 1, 0, 0, 0);
             edges[b] = (size_t)((tb - pr->per.start) / step);
         }
+        const size_t crow = tx_store_chunk_rows(minutes);
+        const size_t block = crow * RUN_BLOCK_PARTS;
+        const size_t nblocks = (rows + block - 1) / block;
         long *row_meter = malloc(rows * sizeof *row_meter);
-        if (!row_meter)
-            return tx_err_set(err, TX_ENOMEM, "out of memory");
-        for (size_t r = 0; r < rows; r++)
-            row_meter[r] = -1;
-        for (size_t m = 0; m < rc_->nm; m++)
-            if (meters[m].interval_minutes == minutes && meters[m].row < rows)
-                row_meter[meters[m].row] = (long)m;
-        size_t crow = tx_store_chunk_rows(minutes);
-        size_t block = RUN_BLOCK_VALUES / nvals / crow * crow;
-        if (block < crow)
-            block = crow;
-        if (block > rows)
-            block = rows;
-        double *buf = malloc(block * nvals * sizeof *buf);
+        double *vbuf = malloc((size_t)nthreads * crow * nvals * sizeof *vbuf);
         double *dscratch = malloc((size_t)nthreads * nvals * sizeof *dscratch);
         double *wscratch = malloc((size_t)nthreads * nvals * sizeof *wscratch);
         uint8_t *vscratch = malloc((size_t)nthreads * nvals);
-        int rc = TX_OK;
-        if (!buf || !dscratch || !wscratch || !vscratch)
-            rc = tx_err_set(err, TX_ENOMEM, "out of memory for a block of %zu x %zu values",
-                            block, nvals);
-        for (size_t r0 = 0; !rc && r0 < rows; r0 += block) {
-            size_t nr = rows - r0 < block ? rows - r0 : block;
-            rc = tx_store_read_block(rc_->st, minutes, r0, nr, s0, nvals, buf, NULL, err);
-            if (rc)
-                break;
-            uint64_t readings = 0;
-#pragma omp parallel for schedule(dynamic, 1) reduction(+ : readings)
-            for (size_t i = 0; i < nr; i++) {
-                long m = row_meter[r0 + i];
-                if (m < 0)
-                    continue;
-                int tid = omp_get_thread_num();
-                tx_meter_scratch sc = {dscratch + (size_t)tid * nvals,
-                                       vscratch + (size_t)tid * nvals,
-                                       wscratch + (size_t)tid * nvals};
-                const tx_meter *mt = &meters[m];
-                const double *vals = buf + i * nvals;
-                size_t n = nvals;
-                tx_meter_spec sp;
-                sp.kind = mt->kind;
-                sp.t0 = pr->per.start;
-                if (mt->kind == TX_KIND_INTERVAL) { /* labels in (start, end] */
-                    vals++;
-                    n--;
-                    sp.t0 += step;
+        tx_store_raw *raw[2] = {tx_store_raw_new(), tx_store_raw_new()};
+        tx_store_decoder **dec = calloc((size_t)nthreads, sizeof *dec);
+        int ok = row_meter && vbuf && dscratch && wscratch && vscratch && raw[0] && raw[1] && dec;
+        for (int t = 0; ok && t < nthreads; t++)
+            ok = (dec[t] = tx_store_decoder_new()) != NULL;
+        if (!ok)
+            rc = tx_err_set(err, TX_ENOMEM, "out of memory for %d threads x %zu x %zu values",
+                            nthreads, crow, nvals);
+        for (size_t r = 0; ok && r < rows; r++)
+            row_meter[r] = -1;
+        for (size_t m = 0; ok && m < rc_->nm; m++)
+            if (meters[m].interval_minutes == minutes && meters[m].row < rows)
+                row_meter[meters[m].row] = (long)m;
+
+        uint64_t readings = 0;
+        int failed = 0;
+        tx_err task_err = {0};
+        if (ok) {
+#pragma omp parallel
+#pragma omp single
+            {
+                tx_err ferr = {0};
+                int frc = tx_store_fetch(rc_->st, minutes, 0, rows < block ? rows : block, s0,
+                                         nvals, 0, raw[0], &ferr);
+                for (size_t b = 0; b < nblocks && frc == TX_OK; b++) {
+                    tx_store_raw *cur = raw[b % 2];
+                    const size_t r0 = b * block;
+                    const size_t parts = tx_store_raw_parts(cur);
+                    for (size_t i = 0; i < parts; i++) {
+#pragma omp task firstprivate(i, cur, r0) shared(readings, failed, task_err)
+                        {
+                            const int tid = omp_get_thread_num();
+                            double *v = vbuf + (size_t)tid * crow * nvals;
+                            size_t first, n;
+                            tx_store_raw_part(cur, i, &first, &n);
+                            tx_err e = {0};
+                            if (tx_store_decode(cur, i, v, NULL, dec[tid], &e) != TX_OK) {
+#pragma omp critical(run_task_error)
+                                if (!failed) {
+                                    failed = 1;
+                                    task_err = e;
+                                }
+                            } else if (!floor_only) {
+                                tx_meter_scratch sc = {dscratch + (size_t)tid * nvals,
+                                                       vscratch + (size_t)tid * nvals,
+                                                       wscratch + (size_t)tid * nvals};
+                                uint64_t mine = 0;
+                                for (size_t k = 0; k < n; k++) {
+                                    long m = row_meter[r0 + first + k];
+                                    if (m >= 0)
+                                        mine += meter_period(rc_, pr, m, v + k * nvals, nvals,
+                                                             step, edges, &sc);
+                                }
+#pragma omp atomic
+                                readings += mine;
+                            }
+                        }
+                    }
+                    /* The next block's raw chunks, while the tasks run. */
+                    if (b + 1 < nblocks) {
+                        const size_t nr0 = (b + 1) * block;
+                        frc = tx_store_fetch(rc_->st, minutes, nr0,
+                                             rows - nr0 < block ? rows - nr0 : block, s0, nvals,
+                                             0, raw[(b + 1) % 2], &ferr);
+                    }
+                    rc_->bytes_read += tx_store_raw_bytes(cur);
+#pragma omp taskwait
+                    const size_t done_rows = r0 + block < rows ? r0 + block : rows;
+                    rc_->done_values += (done_rows - r0) * nvals;
+                    rc_->values_read += (done_rows - r0) * nvals;
+                    if (rc_->p->progress)
+                        rc_->p->progress("reading meters", rc_->done_values,
+                                         rc_->total_values, rc_->p->progress_arg);
+                    if (failed)
+                        break;
                 }
-                for (size_t k = 0; k < n; k++)
-                    readings += isfinite(vals[k]) != 0;
-                sp.step_s = step;
-                sp.multiplier = mt->multiplier;
-                sp.unit_factor = tx_unit_to_canonical(mt->unit);
-                sp.modulus = mt->register_digits ? pow10i(mt->register_digits) : 0.0;
-                sp.rollover_min = sp.modulus * rc_->tables.rollover_fraction;
-                /* capacity: per hour in the meter's unit after the multiplier */
-                sp.capacity = mt->capacity * ((double)step / 3600.0) * sp.unit_factor;
-                sp.median_factor = rc_->tables.implausible_median_factor;
-                /* Stuck is a register's failure: interval meters (PV at night, a plant
-                 * shut for a holiday) are zero for long honestly. At least 3 steps, so a
-                 * daily register's quiet day is not called stuck. */
-                size_t stuck = (size_t)ceil(rc_->tables.stuck_hours * 3600.0 / (double)step);
-                sp.stuck_steps = mt->kind == TX_KIND_CUMULATIVE ? (stuck < 3 ? 3 : stuck) : 0;
-                sp.edges = edges;
-                sp.nbins = pr->nbins;
-                tx_method_meter_period(&sp, vals, n, rc_->evs + rc_->ev_first[m],
-                                       rc_->ev_count[m], &sc, &pr->mp[m]);
-                pr->total[m] = pr->mp[m].total;
-                pr->coverage[m] = pr->mp[m].nexpected
-                                      ? (double)pr->mp[m].nvalid / (double)pr->mp[m].nexpected
-                                      : NAN;
+                if (frc != TX_OK && !failed) {
+                    failed = 1;
+                    task_err = ferr;
+                }
             }
-            pr->readings += readings;
-            rc_->done_values += nr * nvals;
-            if (rc_->p->progress)
-                rc_->p->progress("reading meters", rc_->done_values, rc_->total_values,
-                                 rc_->p->progress_arg);
         }
-        free(buf);
+        if (ok && failed) {
+            if (err)
+                *err = task_err;
+            rc = task_err.code ? task_err.code : TX_EHDF5;
+        }
+        pr->readings += readings;
+        for (int t = 0; dec && t < nthreads; t++)
+            tx_store_decoder_free(dec[t]);
+        free(dec);
+        tx_store_raw_free(raw[0]);
+        tx_store_raw_free(raw[1]);
+        free(vbuf);
         free(dscratch);
         free(wscratch);
         free(vscratch);
         free(row_meter);
-        if (rc)
-            return rc;
     }
-    return TX_OK;
+    return rc;
 }
 
 /* Enterprise energy, CO2 and water of a period from the meters' monthly totals, each
@@ -1118,7 +1192,7 @@ int tx_run(const tx_run_params *p, tx_run_summary *s, tx_err *err)
     int tables_loaded = 0;
     int rc;
 
-    if (!p->store_path || !p->financials_dir || !p->output_path || !p->period)
+    if (!p->store_path || !p->financials_dir || (!p->output_path && !p->floor_only) || !p->period)
         return tx_err_set(err, TX_EINVAL, "run needs --store, --financials, --period and --output");
     if ((rc = tx_period_parse(p->period, &t.per, err)))
         return rc;
@@ -1173,6 +1247,23 @@ int tx_run(const tx_run_params *p, tx_run_summary *s, tx_err *err)
     if ((rc = index_events(&c, err)))
         goto done;
 
+    if (p->floor_only) {
+        /* The benchmark floor: the same chunks through the same pipeline, decoded only. */
+        if ((rc = period_alloc(&t, c.nm, c.ne)) ||
+            (b.has && (rc = period_alloc(&b, c.nm, c.ne)))) {
+            rc = tx_err_set(err, TX_ENOMEM, "out of memory");
+            goto done;
+        }
+        if ((rc = compute_meters(&c, &t, 1, err)) ||
+            (b.has && (rc = compute_meters(&c, &b, 1, err))))
+            goto done;
+        s->enterprises = c.ne;
+        s->meters = c.nm;
+        s->values_read = c.values_read;
+        s->bytes_read = c.bytes_read;
+        goto done;
+    }
+
     /* Financials and deflators. */
     fin_add_years(&fin, &t.per);
     if (b.has)
@@ -1196,8 +1287,11 @@ int tx_run(const tx_run_params *p, tx_run_summary *s, tx_err *err)
             per_row += (uint64_t)((b.per.end - b.per.start) / (minutes * 60) + 1);
         c.total_values += per_row * tx_store_grid_rows(c.st, minutes);
     }
-    if ((rc = compute_meters(&c, &t, err)) || (b.has && (rc = compute_meters(&c, &b, err))))
+    if ((rc = compute_meters(&c, &t, 0, err)) ||
+        (b.has && (rc = compute_meters(&c, &b, 0, err))))
         goto done;
+    s->values_read = c.values_read;
+    s->bytes_read = c.bytes_read;
     if ((rc = compute_enterprises(&c, &t, err)) ||
         (b.has && (rc = compute_enterprises(&c, &b, err))))
         goto done;
@@ -2098,9 +2192,9 @@ static int write_root_attrs(hid_t file, const run_ctx *c, const period_res *t,
     /* Inputs: financials, deflators and the store. */
     uint64_t store_sum = 0, store_bytes = 0;
     if (!rc)
-        rc = tx_file_checksum(p->store_path, &store_sum, &store_bytes, err);
+        rc = tx_file_xxh64(p->store_path, &store_sum, &store_bytes, err);
     snprintf(buf, sizeof buf,
-             "store %s fnv1a64:%016llx bytes:%llu; financials.csv fnv1a64:%016llx bytes:%llu; "
+             "store %s xxh64:%016llx bytes:%llu; financials.csv fnv1a64:%016llx bytes:%llu; "
              "deflators.csv %s%016llx",
              p->store_path, (unsigned long long)store_sum, (unsigned long long)store_bytes,
              (unsigned long long)fin->checksum, (unsigned long long)fin->bytes,

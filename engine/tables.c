@@ -1,6 +1,8 @@
 /* tables.c - loading the reference tables of METHOD.md from CSV files with sources. */
 #include "tables.h"
 
+#include <xxhash.h>
+
 #include "csv.h"
 
 #include <math.h>
@@ -42,6 +44,39 @@ int tx_file_checksum(const char *path, uint64_t *sum, uint64_t *size, tx_err *er
     if (bad)
         return tx_err_set(err, TX_EIO, "%s: read error", path);
     *sum = h;
+    if (size)
+        *size = total;
+    return TX_OK;
+}
+
+int tx_file_xxh64(const char *path, uint64_t *sum, uint64_t *size, tx_err *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return tx_err_set(err, TX_EIO, "%s: cannot open for checksum", path);
+    static const size_t cap = 4 << 20;
+    unsigned char *buf = malloc(cap);
+    XXH64_state_t *st = XXH64_createState();
+    if (!buf || !st) {
+        free(buf);
+        XXH64_freeState(st);
+        fclose(f);
+        return tx_err_set(err, TX_ENOMEM, "%s: out of memory", path);
+    }
+    XXH64_reset(st, 0);
+    uint64_t total = 0;
+    size_t got;
+    while ((got = fread(buf, 1, cap, f)) > 0) {
+        XXH64_update(st, buf, got);
+        total += got;
+    }
+    int bad = ferror(f);
+    *sum = XXH64_digest(st);
+    XXH64_freeState(st);
+    free(buf);
+    fclose(f);
+    if (bad)
+        return tx_err_set(err, TX_EIO, "%s: read error", path);
     if (size)
         *size = total;
     return TX_OK;

@@ -260,6 +260,9 @@ typedef struct {
     int min_members;            /* 0: from run_defaults.csv */
     int threads;                /* 0: OpenMP default */
     int zstd_level;
+    int floor_only;             /* benchmark: read and decode every chunk the run needs
+                                   (same threads, same pipeline), compute and write nothing;
+                                   the summary has readings = values decoded, bytes_read */
     const char *command_line;   /* recorded in the results */
     tx_progress_fn progress;
     void *progress_arg;
@@ -275,6 +278,8 @@ typedef struct {
     double energy_intensity, carbon_intensity;               /* city, rated enterprises */
     double energy_change_pct, co2_change_pct, water_change_pct; /* city reductions */
     int grid_year_used, base_grid_year_used;
+    uint64_t values_read;  /* series cells decoded (readings and empty slots) */
+    uint64_t bytes_read;   /* compressed chunk bytes read from the store */
 } tx_run_summary;
 
 /* Runs the computation and writes the results file (complete or absent). */
