@@ -434,12 +434,12 @@ static size_t collect_positive(const double *delta, const uint8_t *valid, size_t
 }
 
 /* The median (the np/2-th smallest) of the np values in work, exactly. Long periods first
- * bracket it between two values of a sample of 1024 (a pass with two comparisons and no
+ * bracket it between two values of a sample of 2048 (a pass with two comparisons and no
  * branch), then select among the values inside the bracket only; when the bracket misses
  * (unlikely), work is collected again from delta and valid and selected whole. Same result
  * as select_kth on the whole, at a few cycles per value instead of a branchy partition's
  * tens. */
-#define MEDIAN_SAMPLE 1024
+#define MEDIAN_SAMPLE 2048
 static double median_of(double *work, size_t np, const double *delta, const uint8_t *valid,
                         size_t m)
 {
@@ -449,7 +449,7 @@ static double median_of(double *work, size_t np, const double *delta, const uint
     double sample[MEDIAN_SAMPLE];
     for (size_t i = 0; i < MEDIAN_SAMPLE; i++)
         sample[i] = work[(size_t)((double)i * (double)np / MEDIAN_SAMPLE)];
-    /* The sample's rank of the median, +-3 sqrt(sample) for the bracket. */
+    /* The sample's rank of the median, +-96 (4 standard deviations of it) for the bracket. */
     const size_t ks = (size_t)((double)k * MEDIAN_SAMPLE / (double)np), g = 96;
     double lo = select_kth(sample, MEDIAN_SAMPLE, ks > g ? ks - g : 0);
     double hi = select_kth(sample, MEDIAN_SAMPLE,
@@ -484,6 +484,7 @@ static void drop_implausible(const tx_meter_spec *sp, double *delta, uint8_t *va
     /* A bridged delta's limit is a multiple of the limit, so a period without any delta
      * above the limit (the usual case: one branch-free pass) has nothing to exclude. */
     int above = 0;
+#pragma omp simd reduction(| : above)
     for (size_t i = 0; i < m; i++)
         above |= delta[i] > limit;
     if (!above)
@@ -519,7 +520,8 @@ void tx_method_meter_period(const tx_meter_spec *sp, const double *vals, size_t 
             /* Neighbours first (no dependence from one to the next: vectorised); a block
              * with a gap is walked present reading by present reading. */
             int gap = 0;
-            for (size_t k = k0; k + 1 < k1; k++) {
+#pragma omp simd reduction(| : descent, gap)
+            for (size_t k = k0; k < k1 - 1; k++) {
                 descent |= vals[k + 1] < vals[k];
                 gap |= vals[k] != vals[k];
             }

@@ -301,6 +301,7 @@ static uint64_t meter_period(run_ctx *rc_, period_res *pr, long m, const double 
         sp.t0 += step;
     }
     uint64_t readings = 0;
+#pragma omp simd reduction(+ : readings)
     for (size_t k = 0; k < n; k++)
         readings += vals[k] == vals[k];
     sp.step_s = step;
