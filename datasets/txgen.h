@@ -49,6 +49,9 @@ typedef struct {
                                 14, 15, 18, 19, 20, 21, 23, 24, 25, 27, 37, 40, 41, 42, 43,
                                 enterprises dealt round-robin, so that with n >= 4k every
                                 division keeps at least 3 rated 规上 members */
+    int csv_days;            /* 0: CSV readings of every day; n > 0: of the first n days of
+                                each year only (txg_write_csv; the store writer and the truth
+                                files are unaffected) */
 } txg_params;
 
 /* seed 1, 200 enterprises, 2020 and 2025, faults on, all divisions. */

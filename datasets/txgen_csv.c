@@ -852,13 +852,16 @@ static int write_readings(const txg_city *c, const char *dir, expect_list *x,
         st.has_x[c->csvx[k].meter] = 1;
     size_t total = 0, done_files = 0;
     for (int yi = 0; yi < c->ny; yi++)
-        total += (size_t)c->ndays[yi] + 1 - (yi > 0 && c->adjacent);
+        total += c->p.csv_days ? (size_t)c->p.csv_days
+                               : (size_t)c->ndays[yi] + 1 - (yi > 0 && c->adjacent);
 
     for (int yi = 0; yi < c->ny && !rc; yi++) {
         start_year(&st, yi);
         for (int64_t d = 0; d <= c->ndays[yi] && !rc; d++) {
-            if (yi > 0 && c->adjacent && d == 0)
+            if (yi > 0 && c->adjacent && d == 0 && !c->p.csv_days)
                 continue; /* written as the last day of the previous year */
+            if (c->p.csv_days && d >= c->p.csv_days)
+                break;
             int64_t tday = c->t0[yi] + d * 86400;
             int y, mo, dd, h, mi, s;
             tx_unix_to_local(tday, &y, &mo, &dd, &h, &mi, &s);
@@ -874,7 +877,7 @@ static int write_readings(const txg_city *c, const char *dir, expect_list *x,
                                     : "meter_id,timestamp,value,quality");
             out_eol(&rf.o);
             day_rows(&st, &rf, yi, d, 0);
-            if (d == c->ndays[yi] && c->adjacent && yi + 1 < c->ny) {
+            if (d == c->ndays[yi] && c->adjacent && yi + 1 < c->ny && !c->p.csv_days) {
                 start_year(&st, yi + 1);
                 day_rows(&st, &rf, yi + 1, 0, 1);
             }

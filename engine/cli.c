@@ -128,6 +128,8 @@ static const char generate_help[] =
     "  --report-year Y   report year (default 2025)\n"
     "  --base-year Y     base year (default 2020; equal to the report year for one year)\n"
     "  --divisions K     use only the first K industry divisions (small test cities)\n"
+    "  --csv-days N      CSV readings of the first N days of each year only (the ingest\n"
+    "                    benchmark's day of a whole city; truth stays the whole year's)\n"
     "  --no-faults       no injected faults (gaps, rollover, replacement, spikes, jumps,\n"
     "                    stuck registers, multiplier change, resets, bad and duplicate rows)\n"
     "  --store FILE      write the readings into this meter store instead of CSV\n"
@@ -143,7 +145,7 @@ static int cmd_generate(const cli_ctx *cx, int argc, char **argv)
         {"divisions", required_argument, 0, 'd'},   {"no-faults", no_argument, 0, 'F'},
         {"store", required_argument, 0, 'S'},       {"zstd-level", required_argument, 0, 'z'},
         {"threads", required_argument, 0, 't'},     {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
+        {"csv-days", required_argument, 0, 'D'},    {0, 0, 0, 0}};
     txg_params p = TXG_PARAMS_DEFAULT;
     p.n_enterprises = 2000; /* the default main job's city */
     const char *store = NULL;
@@ -175,6 +177,11 @@ static int cmd_generate(const cli_ctx *cx, int argc, char **argv)
             break;
         case 'F':
             p.faults = 0;
+            break;
+        case 'D':
+            if (parse_long(optarg, 1, 366, &v))
+                return usage_error(cx, "generate", "--csv-days takes 1..366");
+            p.csv_days = (int)v;
             break;
         case 'S':
             store = optarg;
