@@ -433,37 +433,68 @@ static size_t collect_positive(const double *delta, const uint8_t *valid, size_t
     return np;
 }
 
-/* The median (the np/2-th smallest) of the np values in work, exactly. Long periods first
- * bracket it between two values of a sample of 2048 (a pass with two comparisons and no
- * branch), then select among the values inside the bracket only; when the bracket misses
- * (unlikely), work is collected again from delta and valid and selected whole. Same result
- * as select_kth on the whole, at a few cycles per value instead of a branchy partition's
- * tens. */
+/*
+ * The median (the np/2-th smallest) of the positive measured steps, exactly as select_kth
+ * over all of them would give it, but at a few cycles per step instead of a branchy
+ * partition's tens: a long period's median is first bracketed between two values of a
+ * sample of 2048 positive steps (+-96 ranks, 4 standard deviations of the sample rank),
+ * then one branch-free pass counts the steps below the bracket and gathers those inside,
+ * and only those are selected from. When the bracket misses (unlikely) the steps are
+ * collected and selected whole. *np_out: the number of positive steps (0: no median).
+ */
 #define MEDIAN_SAMPLE 2048
-static double median_of(double *work, size_t np, const double *delta, const uint8_t *valid,
-                        size_t m)
+static double median_positive(const double *delta, const uint8_t *valid, size_t m,
+                              double *work, size_t *np_out)
 {
+    size_t np = 0;
+#pragma omp simd reduction(+ : np)
+    for (size_t i = 0; i < m; i++)
+        np += valid[i] && delta[i] > 0;
+    *np_out = np;
+    if (np == 0)
+        return NAN;
     const size_t k = np / 2;
-    if (np < 8 * MEDIAN_SAMPLE)
+    if (np < 8 * MEDIAN_SAMPLE) {
+        collect_positive(delta, valid, m, work);
         return select_kth(work, np, k);
+    }
+    /* A stratified sample: one step at a pseudo-random place in each of 2048 equal strata
+     * of the period, kept when positive (every part of the year is represented, and no
+     * fixed phase of the day is favoured). */
     double sample[MEDIAN_SAMPLE];
-    for (size_t i = 0; i < MEDIAN_SAMPLE; i++)
-        sample[i] = work[(size_t)((double)i * (double)np / MEDIAN_SAMPLE)];
-    /* The sample's rank of the median, +-96 (4 standard deviations of it) for the bracket. */
-    const size_t ks = (size_t)((double)k * MEDIAN_SAMPLE / (double)np), g = 96;
-    double lo = select_kth(sample, MEDIAN_SAMPLE, ks > g ? ks - g : 0);
-    double hi = select_kth(sample, MEDIAN_SAMPLE,
-                           ks + g < MEDIAN_SAMPLE ? ks + g : MEDIAN_SAMPLE - 1);
+    size_t ns = 0;
+    uint64_t x = 0x9e3779b97f4a7c15u ^ (uint64_t)m;
+    for (size_t s = 0; s < MEDIAN_SAMPLE; s++) {
+        size_t s0 = (size_t)((double)s * (double)m / MEDIAN_SAMPLE);
+        size_t s1 = (size_t)((double)(s + 1) * (double)m / MEDIAN_SAMPLE);
+        x = x * 6364136223846793005u + 1442695040888963407u; /* Knuth's MMIX LCG */
+        size_t i = s0 + (size_t)((x >> 33) % (uint64_t)(s1 > s0 ? s1 - s0 : 1));
+        if (i < m && valid[i] && delta[i] > 0)
+            sample[ns++] = delta[i];
+    }
+    if (ns < MEDIAN_SAMPLE / 4) {
+        collect_positive(delta, valid, m, work);
+        return select_kth(work, np, k);
+    }
+    /* The sample's rank of the median, +-4 standard deviations of it (sqrt(ns) / 2 each)
+     * for the bracket; the sample is left partitioned around the lower end, so the upper
+     * end is selected above it. */
+    const size_t ks = (size_t)((double)k * (double)ns / (double)np);
+    const size_t g = (size_t)(2.0 * sqrt((double)ns)) + 1;
+    const size_t a = ks > g ? ks - g : 0, b = ks + g < ns ? ks + g : ns - 1;
+    double lo = select_kth(sample, ns, a);
+    double hi = b > a ? select_kth(sample + a + 1, ns - a - 1, b - a - 1) : lo;
     size_t below = 0, j = 0;
-    for (size_t i = 0; i < np; i++) {
-        double v = work[i];
-        below += v < lo;
+    for (size_t i = 0; i < m; i++) {
+        double v = delta[i];
+        int pos = valid[i] && v > 0;
+        below += pos & (v < lo);
         work[j] = v;
-        j += (v >= lo) & (v <= hi);
+        j += pos & (v >= lo) & (v <= hi);
     }
     if (below <= k && k < below + j)
         return select_kth(work, j, k - below);
-    np = collect_positive(delta, valid, m, work);
+    collect_positive(delta, valid, m, work);
     return select_kth(work, np, k);
 }
 
@@ -476,10 +507,11 @@ static void drop_implausible(const tx_meter_spec *sp, double *delta, uint8_t *va
     if (!(limit > 0)) {
         if (!(sp->median_factor > 0))
             return;
-        size_t np = collect_positive(delta, valid, m, work);
+        size_t np;
+        double med = median_positive(delta, valid, m, work, &np);
         if (np == 0)
             return;
-        limit = sp->median_factor * median_of(work, np, delta, valid, m);
+        limit = sp->median_factor * med;
     }
     /* A bridged delta's limit is a multiple of the limit, so a period without any delta
      * above the limit (the usual case: one branch-free pass) has nothing to exclude. */
