@@ -338,7 +338,7 @@ static int ingest_catalogue(const char *dir, tx_store *st, const tx_tables *tabl
 /* Readings of a batch of files are merged before they touch the store, so that "later
  * wins" is decided among the files of one ingest first, and a second ingest of the same
  * files finds only duplicates. A batch closes when it holds this many readings. */
-#define INGEST_BATCH_READINGS ((size_t)16 << 20)
+#define INGEST_BATCH_READINGS ((size_t)8 << 20)
 
 typedef struct {
     int64_t slot;
@@ -358,10 +358,13 @@ typedef struct {
     char **files; /* names of the batch's files, owned */
     size_t nfiles;
     uint64_t seq;
-    /* scratch for store windows */
-    double *buf;
-    uint8_t *qbuf;
+    /* scratch for store windows: the cells of one, and what was stored in them */
+    tx_store_cell *cells;
+    double *old;
+    uint8_t *oldq;
     size_t bufcap;
+    reading *spare; /* the sort's second array */
+    size_t sparecap;
 } batch;
 
 static int cmp_reading(const void *a, const void *b)
@@ -378,68 +381,101 @@ static int cmp_reading(const void *a, const void *b)
     return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-/* Applies one window of final readings (same grid and store window, one per cell) to the
- * store: new cells are stored, equal ones are duplicates, different ones conflicts. */
+/* Applies one window of final readings (same grid and store window, one per cell, sorted
+ * by row and slot) to the store: new cells are stored, equal ones are duplicates,
+ * different ones conflicts (reported: later wins). */
 static int apply_window(tx_store *st, batch *b, reading *rd, size_t n, rejects *rj,
                         tx_ingest_summary *s, tx_err *err)
 {
     int minutes = tx_store_grid_minutes[rd[0].grid];
-    uint32_t rmin = UINT32_MAX, rmax = 0;
-    int64_t smin = INT64_MAX, smax = INT64_MIN;
-    for (size_t i = 0; i < n; i++) {
-        rmin = rd[i].row < rmin ? rd[i].row : rmin;
-        rmax = rd[i].row > rmax ? rd[i].row : rmax;
-        smin = rd[i].slot < smin ? rd[i].slot : smin;
-        smax = rd[i].slot > smax ? rd[i].slot : smax;
-    }
-    size_t nrows = rmax - rmin + 1, nslots = (size_t)(smax - smin + 1);
-    size_t cells = nrows * nslots;
-    if (cells > b->bufcap) {
-        double *nb = realloc(b->buf, cells * sizeof *b->buf);
-        if (nb)
-            b->buf = nb;
-        uint8_t *nq = realloc(b->qbuf, cells);
+    if (n > b->bufcap) {
+        size_t cap = n > 2 * b->bufcap ? n : 2 * b->bufcap;
+        tx_store_cell *nc = realloc(b->cells, cap * sizeof *b->cells);
+        if (nc)
+            b->cells = nc;
+        double *no = realloc(b->old, cap * sizeof *b->old);
+        if (no)
+            b->old = no;
+        uint8_t *nq = realloc(b->oldq, cap);
         if (nq)
-            b->qbuf = nq;
-        if (!nb || !nq)
-            return tx_err_set(err, TX_ENOMEM, "out of memory for %zu x %zu readings", nrows,
-                              nslots);
-        b->bufcap = cells;
+            b->oldq = nq;
+        if (!nc || !no || !nq)
+            return tx_err_set(err, TX_ENOMEM, "out of memory for %zu readings", n);
+        b->bufcap = cap;
     }
-    int rc = tx_store_read_block(st, minutes, rmin, nrows, smin, nslots, b->buf, b->qbuf, err);
+    for (size_t i = 0; i < n; i++)
+        b->cells[i] = (tx_store_cell){rd[i].row, rd[i].quality, rd[i].slot, rd[i].value};
+    size_t changed = 0;
+    int rc = tx_store_merge(st, minutes, b->cells, n, b->old, b->oldq, &changed, err);
     if (rc)
         return rc;
-    int changed = 0;
     for (size_t i = 0; i < n; i++) {
-        size_t cell = (size_t)(rd[i].row - rmin) * nslots + (size_t)(rd[i].slot - smin);
-        double old = b->buf[cell];
+        double old = b->old[i];
         if (isnan(old)) {
             s->stored++;
-        } else if (old == rd[i].value && b->qbuf[cell] == rd[i].quality) {
+        } else if (old == rd[i].value && b->oldq[i] == rd[i].quality) {
             s->duplicates++;
-            continue;
         } else {
             s->conflicts++;
             char detail[160];
             snprintf(detail, sizeof detail, "stored %.17g (quality %d) replaced by %.17g "
-                     "(quality %d): later wins", old, b->qbuf[cell], rd[i].value, rd[i].quality);
+                     "(quality %d): later wins", old, b->oldq[i], rd[i].value, rd[i].quality);
             if ((rc = report(rj, b->files[rd[i].file], rd[i].line, -1, detail, NULL, err)))
                 return rc;
         }
-        b->buf[cell] = rd[i].value;
-        b->qbuf[cell] = rd[i].quality;
-        changed = 1;
     }
-    if (!changed)
-        return TX_OK;
-    return tx_store_write_block(st, minutes, rmin, nrows, smin, nslots, b->buf, b->qbuf, err);
+    return TX_OK;
+}
+
+/* Sorts the batch by (grid, window, row, slot, order read): a stable counting sort by grid
+ * into a second array, then each grid's readings are sorted as they stand when they
+ * already are in (window, row, slot) order, as a day file's are (meter by meter, each in
+ * time order); only a grid that is not gets a qsort. */
+static int sort_batch(batch *b, tx_err *err)
+{
+    size_t count[TX_STORE_NGRIDS + 1] = {0};
+    for (size_t i = 0; i < b->n; i++)
+        count[b->rd[i].grid + 1]++;
+    for (int g = 0; g < TX_STORE_NGRIDS; g++)
+        count[g + 1] += count[g];
+    if (b->n > b->sparecap) {
+        reading *sp = realloc(b->spare, b->n * sizeof *sp);
+        if (!sp) { /* no room for the copy: sort in place */
+            qsort(b->rd, b->n, sizeof *b->rd, cmp_reading);
+            return TX_OK;
+        }
+        b->spare = sp;
+        b->sparecap = b->n;
+    }
+    size_t at[TX_STORE_NGRIDS];
+    memcpy(at, count, sizeof at);
+    for (size_t i = 0; i < b->n; i++)
+        b->spare[at[b->rd[i].grid]++] = b->rd[i];
+    for (int g = 0; g < TX_STORE_NGRIDS; g++) {
+        reading *r = b->spare + count[g];
+        size_t n = count[g + 1] - count[g];
+        size_t i = 1;
+        while (i < n && cmp_reading(&r[i - 1], &r[i]) < 0)
+            i++;
+        if (i < n)
+            qsort(r, n, sizeof *r, cmp_reading);
+    }
+    reading *t = b->rd;
+    size_t tc = b->cap;
+    b->rd = b->spare;
+    b->cap = b->sparecap;
+    b->spare = t;
+    b->sparecap = tc;
+    (void)err;
+    return TX_OK;
 }
 
 /* Merges the batch (later wins per cell), applies it window by window and empties it. */
 static int flush_batch(tx_store *st, batch *b, rejects *rj, tx_ingest_summary *s, tx_err *err)
 {
     int rc = TX_OK;
-    qsort(b->rd, b->n, sizeof *b->rd, cmp_reading);
+    if ((rc = sort_batch(b, err)))
+        return rc;
     /* Keep the last reading of each cell; earlier ones are duplicates or conflicts. */
     size_t k = 0;
     for (size_t i = 0; i < b->n && !rc; i++) {
@@ -480,8 +516,10 @@ static void batch_free(batch *b)
         free(b->files[f]);
     free(b->files);
     free(b->rd);
-    free(b->buf);
-    free(b->qbuf);
+    free(b->cells);
+    free(b->old);
+    free(b->oldq);
+    free(b->spare);
 }
 
 /* Parses one readings file into the batch; rejected rows go to the report. */

@@ -194,6 +194,25 @@ size_t tx_store_raw_bytes(const tx_store_raw *raw);
 int tx_store_decode(const tx_store_raw *raw, size_t i, double *value, uint8_t *quality,
                     tx_store_decoder *d, tx_err *err);
 
+/*
+ * Merges single cells into one grid, for ingest: cells sorted by (row, slot), at most one per
+ * cell, all in one 28-day window (slot / tx_store_chunk_slots the same). Each cell's stored
+ * value and quality before the merge go to old[i] and oldq[i] (NaN and 0 where nothing was
+ * stored); a cell whose value and quality equal what is stored changes nothing, and only
+ * chunks that change are written. One decode and one encode per chunk, in the OpenMP
+ * threads; no dense block. *changed counts the cells written. Values must be storable
+ * (tx_store_decimals_of >= 0, TX_ERANGE otherwise, nothing written); errors as
+ * tx_store_write_block.
+ */
+typedef struct {
+    uint32_t row;
+    uint8_t quality;
+    int64_t slot;
+    double value;
+} tx_store_cell;
+int tx_store_merge(tx_store *s, int interval_minutes, const tx_store_cell *cells, size_t n,
+                   double *old, uint8_t *oldq, size_t *changed, tx_err *err);
+
 /* Size in bytes of the file the session works on (the working copy once it has changes;
  * exact after tx_store_flush, cached chunks not yet written are not counted before). */
 int tx_store_file_size(tx_store *s, uint64_t *bytes, tx_err *err);
