@@ -954,6 +954,68 @@ static void test_pipeline_bytes(void **state)
     test_free(q);
 }
 
+/* Ingest's merge: old values come back, equal cells change nothing (no working copy is
+ * made: the file is untouched), new and different cells are written, rows are raised. */
+static void test_merge(void **state)
+{
+    (void)state;
+    char path[512];
+    tx_err err = {0};
+    test_path(path, sizeof path, "merge");
+    const int m = 15;
+    const size_t CS = tx_store_chunk_slots(m);
+    tx_store *s = open_store(path, 1);
+    double v[3] = {10.5, 11.25, NAN};
+    ok(tx_store_write_block(s, m, 20, 1, (int64_t)CS + 5, 3, v, NULL, &err));
+    close_store(s);
+
+    /* Cells across three chunk rows of one window: one stored, one equal, one new row. */
+    tx_store_cell cells[4] = {{3, 0, (int64_t)CS + 1, 1.5},
+                              {20, 0, (int64_t)CS + 5, 10.5},
+                              {20, 1, (int64_t)CS + 6, 12.125},
+                              {40, 2, (int64_t)CS + 9, 7.0}};
+    double old[4];
+    uint8_t oldq[4];
+    size_t changed = 99;
+    s = open_store(path, 1);
+    ok(tx_store_merge(s, m, cells, 4, old, oldq, &changed, &err));
+    assert_int_equal(changed, 3);
+    assert_true(isnan(old[0]) && same_bits(old[1], 10.5) && same_bits(old[2], 11.25) &&
+                isnan(old[3]));
+    assert_int_equal(oldq[1], 0);
+    close_store(s);
+    s = open_store(path, 0);
+    double back[5];
+    uint8_t q[5];
+    ok(tx_store_read_block(s, m, 20, 1, (int64_t)CS + 5, 2, back, q, &err));
+    assert_true(same_bits(back[0], 10.5) && same_bits(back[1], 12.125)); /* row raised */
+    assert_int_equal(q[1], 1);
+    ok(tx_store_read_block(s, m, 40, 1, (int64_t)CS + 9, 1, back, q, &err));
+    assert_true(same_bits(back[0], 7.0) && q[0] == 2);
+    close_store(s);
+
+    /* The same cells again: nothing changes and the file is not rewritten. */
+    struct stat before, after;
+    assert_int_equal(stat(path, &before), 0);
+    s = open_store(path, 1);
+    ok(tx_store_merge(s, m, cells, 4, old, oldq, &changed, &err));
+    assert_int_equal(changed, 0);
+    assert_true(same_bits(old[2], 12.125) && oldq[3] == 2);
+    close_store(s);
+    assert_int_equal(stat(path, &after), 0);
+    assert_int_equal(before.st_ino, after.st_ino); /* a commit would rename a new file in */
+
+    /* Refused: unsorted cells, two windows, a value that cannot be stored. */
+    s = open_store(path, 1);
+    tx_store_cell bad[2] = {{5, 0, (int64_t)CS + 2, 1.0}, {4, 0, (int64_t)CS + 2, 1.0}};
+    assert_int_equal(tx_store_merge(s, m, bad, 2, old, oldq, &changed, &err), TX_EINVAL);
+    bad[1] = (tx_store_cell){6, 0, 2 * (int64_t)CS, 1.0};
+    assert_int_equal(tx_store_merge(s, m, bad, 2, old, oldq, &changed, &err), TX_EINVAL);
+    bad[1] = (tx_store_cell){6, 0, (int64_t)CS + 2, 1.0 / 3.0};
+    assert_int_equal(tx_store_merge(s, m, bad, 2, old, oldq, &changed, &err), TX_ERANGE);
+    close_store(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -967,6 +1029,7 @@ int main(void)
         cmocka_unit_test(test_open_errors),
         cmocka_unit_test(test_exactness),
         cmocka_unit_test(test_pipeline_bytes),
+        cmocka_unit_test(test_merge),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
