@@ -16,6 +16,9 @@
  *   /series/<m>min/decimals uint8 [rows]: the row's resolution, 0 .. TX_STORE_MAX_DECIMALS,
  *                          the fewest decimals that hold every reading ever written to it
  *                          exactly (raised, and the row rescaled, when a finer one comes).
+ *   /series/<m>min/chunks  uint8 [chunk rows, chunk columns]: which chunks are stored (bit 1
+ *                          value, bit 2 quality); the store writes every chunk itself and
+ *                          keeps this map, since HDF5 1.10 has no cheap lookup of it.
  *   /series/<m>min/quality uint8 [rows, slots], same chunking; 0 measured, 1 estimated,
  *                          2 suspect (fill 0).
  * Every dataset has `units` and `long_name`; code columns (carrier, unit, kind, type,
