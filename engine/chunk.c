@@ -112,3 +112,9 @@ int tx_chunk_decode(tx_chunk_codec *c, const void *in, size_t in_bytes, size_t e
         unshuffle(c->planes, cells, n, elem_size);
     return 0;
 }
+
+size_t tx_chunk_frame_size(const void *p, size_t cap)
+{
+    size_t n = ZSTD_findFrameCompressedSize(p, cap);
+    return ZSTD_isError(n) ? 0 : n;
+}

@@ -30,6 +30,10 @@ size_t tx_chunk_bound(size_t nbytes);
 size_t tx_chunk_encode(tx_chunk_codec *c, const void *cells, size_t nbytes, size_t elem_size,
                        int level, void *out, size_t cap);
 
+/* The length of the encoded chunk (one zstd frame) at the start of the cap bytes at p, or 0
+ * when they do not start with a whole frame. */
+size_t tx_chunk_frame_size(const void *p, size_t cap);
+
 /* Decodes an encoded chunk of in_bytes into exactly nbytes of cells. Returns 0, or -1 when
  * the bytes are not one zstd frame of that content size. */
 int tx_chunk_decode(tx_chunk_codec *c, const void *in, size_t in_bytes, size_t elem_size,

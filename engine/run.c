@@ -2193,9 +2193,9 @@ static int write_root_attrs(hid_t file, const run_ctx *c, const period_res *t,
     /* Inputs: financials, deflators and the store. */
     uint64_t store_sum = 0, store_bytes = 0;
     if (!rc)
-        rc = tx_file_xxh64(p->store_path, &store_sum, &store_bytes, err);
+        rc = tx_file_xxh3(p->store_path, &store_sum, &store_bytes, err);
     snprintf(buf, sizeof buf,
-             "store %s xxh64:%016llx bytes:%llu; financials.csv fnv1a64:%016llx bytes:%llu; "
+             "store %s xxh3:%016llx bytes:%llu; financials.csv fnv1a64:%016llx bytes:%llu; "
              "deflators.csv %s%016llx",
              p->store_path, (unsigned long long)store_sum, (unsigned long long)store_bytes,
              (unsigned long long)fin->checksum, (unsigned long long)fin->bytes,

@@ -2187,20 +2187,25 @@ static int block_check(const tx_store *s, int m, size_t row0, size_t nrows, int6
  * when none is stored. */
 static int chunk_fetch(hid_t ds, int stored, const hsize_t off[2], bytes *b, size_t *len)
 {
-    hsize_t size = 0;
     *len = 0;
     if (!stored) /* the chunk map says none */
         return 0;
-    if (H5Dget_chunk_storage_size(ds, off, &size) < 0 || size == 0)
-        return -1; /* the map says there is one */
-    if (bytes_reserve(b, (size_t)size) != 0)
+    /* One index lookup, not two: the chunk is read into room for the largest frame a chunk
+     * can encode to (the store wrote it: one zstd frame of at most tx_chunk_bound of the
+     * chunk's bytes, the value chunk's bound covering the quality chunk's too), and its
+     * length is the frame's, which zstd reads from the frame itself. */
+    const size_t room = tx_chunk_bound(CHUNK_CELLS * sizeof(int64_t));
+    if (bytes_reserve(b, room) != 0)
         return -1;
     uint32_t filters = 0;
     /* A chunk stored with a filter skipped (mask not 0) is not the store's. */
     if (H5Dread_chunk(ds, H5P_DEFAULT, off, &filters, b->p + b->n) < 0 || filters != 0)
         return -1;
-    *len = (size_t)size;
-    b->n += (size_t)size;
+    size_t size = tx_chunk_frame_size(b->p + b->n, room);
+    if (size == 0)
+        return -1;
+    *len = size;
+    b->n += size;
     return 0;
 }
 
