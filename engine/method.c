@@ -433,6 +433,51 @@ static size_t collect_positive(const double *delta, const uint8_t *valid, size_t
     return np;
 }
 
+#define MEDIAN_SAMPLE 2048
+
+/* A stratified sample of the positive measured steps: one step at a pseudo-random place in
+ * each of MEDIAN_SAMPLE equal strata of the period, kept when positive (every part of the
+ * year is represented, and no fixed phase of the day is favoured). Returns how many. */
+static size_t stratified_sample(const double *delta, const uint8_t *valid, size_t m,
+                                double *sample)
+{
+    size_t ns = 0;
+    uint64_t x = 0x9e3779b97f4a7c15u ^ (uint64_t)m;
+    for (size_t s = 0; s < MEDIAN_SAMPLE; s++) {
+        size_t s0 = (size_t)((double)s * (double)m / MEDIAN_SAMPLE);
+        size_t s1 = (size_t)((double)(s + 1) * (double)m / MEDIAN_SAMPLE);
+        x = x * 6364136223846793005u + 1442695040888963407u; /* Knuth's MMIX LCG */
+        size_t i = s0 + (size_t)((x >> 33) % (uint64_t)(s1 > s0 ? s1 - s0 : 1));
+        if (i < m && valid[i] && delta[i] > 0)
+            sample[ns++] = delta[i];
+    }
+    return ns;
+}
+
+/* A proven lower bound of the median of the np positive steps, without selecting it: a low
+ * value of the sample, checked by counting the steps below it (at most np/2 of them).
+ * 0 when there is none to be had cheaply (short periods, a sample too thin, a check that
+ * fails). */
+static int median_lower_bound(const double *delta, const uint8_t *valid, size_t m, size_t np,
+                              double *lo)
+{
+    if (np < 4 * MEDIAN_SAMPLE)
+        return 0;
+    double sample[MEDIAN_SAMPLE];
+    size_t ns = stratified_sample(delta, valid, m, sample);
+    if (ns < MEDIAN_SAMPLE / 4)
+        return 0;
+    const size_t k = np / 2, ks = (size_t)((double)k * (double)ns / (double)np);
+    const size_t g = (size_t)(2.0 * sqrt((double)ns)) + 1;
+    double b = select_kth(sample, ns, ks > g ? ks - g : 0);
+    size_t below = 0;
+#pragma omp simd reduction(+ : below)
+    for (size_t i = 0; i < m; i++)
+        below += valid[i] && delta[i] > 0 && delta[i] < b;
+    *lo = b;
+    return below <= k;
+}
+
 /*
  * The median (the np/2-th smallest) of the positive measured steps, exactly as select_kth
  * over all of them would give it, but at a few cycles per step instead of a branchy
@@ -442,7 +487,6 @@ static size_t collect_positive(const double *delta, const uint8_t *valid, size_t
  * and only those are selected from. When the bracket misses (unlikely) the steps are
  * collected and selected whole. *np_out: the number of positive steps (0: no median).
  */
-#define MEDIAN_SAMPLE 2048
 static double median_positive(const double *delta, const uint8_t *valid, size_t m,
                               double *work, size_t *np_out)
 {
@@ -458,20 +502,8 @@ static double median_positive(const double *delta, const uint8_t *valid, size_t 
         collect_positive(delta, valid, m, work);
         return select_kth(work, np, k);
     }
-    /* A stratified sample: one step at a pseudo-random place in each of 2048 equal strata
-     * of the period, kept when positive (every part of the year is represented, and no
-     * fixed phase of the day is favoured). */
     double sample[MEDIAN_SAMPLE];
-    size_t ns = 0;
-    uint64_t x = 0x9e3779b97f4a7c15u ^ (uint64_t)m;
-    for (size_t s = 0; s < MEDIAN_SAMPLE; s++) {
-        size_t s0 = (size_t)((double)s * (double)m / MEDIAN_SAMPLE);
-        size_t s1 = (size_t)((double)(s + 1) * (double)m / MEDIAN_SAMPLE);
-        x = x * 6364136223846793005u + 1442695040888963407u; /* Knuth's MMIX LCG */
-        size_t i = s0 + (size_t)((x >> 33) % (uint64_t)(s1 > s0 ? s1 - s0 : 1));
-        if (i < m && valid[i] && delta[i] > 0)
-            sample[ns++] = delta[i];
-    }
+    size_t ns = stratified_sample(delta, valid, m, sample);
     if (ns < MEDIAN_SAMPLE / 4) {
         collect_positive(delta, valid, m, work);
         return select_kth(work, np, k);
@@ -507,10 +539,22 @@ static void drop_implausible(const tx_meter_spec *sp, double *delta, uint8_t *va
     if (!(limit > 0)) {
         if (!(sp->median_factor > 0))
             return;
-        size_t np;
-        double med = median_positive(delta, valid, m, work, &np);
+        /* The limit only matters when some step may exceed it: when even the largest step
+         * is within median_factor times a proven lower bound of the median, nothing is
+         * excluded and the median itself is not needed (most meters, most periods). */
+        size_t np = 0;
+        double maxd = -INFINITY;
+#pragma omp simd reduction(+ : np) reduction(max : maxd)
+        for (size_t i = 0; i < m; i++) {
+            np += valid[i] && delta[i] > 0;
+            maxd = delta[i] > maxd ? delta[i] : maxd; /* NaN compares false */
+        }
         if (np == 0)
             return;
+        double lo;
+        if (median_lower_bound(delta, valid, m, np, &lo) && maxd <= sp->median_factor * lo)
+            return;
+        double med = median_positive(delta, valid, m, work, &np);
         limit = sp->median_factor * med;
     }
     /* A bridged delta's limit is a multiple of the limit, so a period without any delta

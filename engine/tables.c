@@ -66,22 +66,31 @@ int tx_file_xxh3(const char *path, uint64_t *sum, uint64_t *size, tx_err *err)
         return tx_err_set(err, TX_EIO, "%s: cannot open for checksum (%s)", path, strerror(e));
     }
     /* Mapped, not read: the store is gigabytes and a read would copy every byte once more
-     * than the hash needs. */
-    uint64_t h;
-    if (st.st_size == 0) {
-        h = XXH3_64bits("", 0);
-    } else {
-        void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+     * than the hash needs. 16 MiB windows, each unmapped before the next, so the mapped
+     * pages never add more than that to the process's resident memory. */
+    XXH3_state_t *xs = XXH3_createState();
+    if (!xs) {
+        close(fd);
+        return tx_err_set(err, TX_ENOMEM, "%s: out of memory", path);
+    }
+    XXH3_64bits_reset(xs);
+    const off_t win = (off_t)16 << 20;
+    for (off_t at = 0; at < st.st_size; at += win) {
+        size_t len = (size_t)(st.st_size - at < win ? st.st_size - at : win);
+        void *p = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, at);
         if (p == MAP_FAILED) {
             int e = errno;
+            XXH3_freeState(xs);
             close(fd);
             return tx_err_set(err, TX_EIO, "%s: cannot map for checksum (%s)", path,
                               strerror(e));
         }
-        madvise(p, (size_t)st.st_size, MADV_SEQUENTIAL);
-        h = XXH3_64bits(p, (size_t)st.st_size);
-        munmap(p, (size_t)st.st_size);
+        madvise(p, len, MADV_SEQUENTIAL);
+        XXH3_64bits_update(xs, p, len);
+        munmap(p, len);
     }
+    uint64_t h = XXH3_64bits_digest(xs);
+    XXH3_freeState(xs);
     close(fd);
     *sum = h;
     if (size)
