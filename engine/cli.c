@@ -403,6 +403,35 @@ static void run_getopt_options(struct option *opts, const struct option *extra, 
     opts[k] = (struct option){0, 0, 0, 0};
 }
 
+/* Parses the options of `tanxiao run` (and of commands taking the same) into p: -1 when
+ * parsed, else the exit status to return (0 after --help, usage errors). */
+static int parse_run_options(const cli_ctx *cx, const char *cmd, const char *help, int argc,
+                             char **argv, tx_run_params *p)
+{
+    struct option opts[64];
+    run_getopt_options(opts, NULL, 0);
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (c == 'h') {
+            fputs(help, stdout);
+            return 0;
+        }
+        if (c < 256)
+            return usage_error(cx, cmd, "unknown option");
+        const char *name = tx_runopts[c - 256].name;
+        tx_err e = {0};
+        if (tx_runopt_set(p, name, optarg, &e)) {
+            char msg[900];
+            snprintf(msg, sizeof msg, "--%s %s", name, e.msg);
+            return usage_error(cx, cmd, msg);
+        }
+    }
+    if (optind != argc)
+        return usage_error(cx, cmd, "unexpected argument");
+    return -1;
+}
+
 static const char floor_help[] =
     "usage: tanxiao floor --store STORE.h5 --financials DIR --period P [--baseline B]\n"
     "                     [--threads N] [any other run option, ignored]\n"
@@ -415,28 +444,10 @@ static const char floor_help[] =
 
 static int cmd_floor(const cli_ctx *cx, int argc, char **argv)
 {
-    struct option opts[64];
-    run_getopt_options(opts, NULL, 0);
     tx_run_params p = TX_RUN_PARAMS_DEFAULT;
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        if (c == 'h') {
-            fputs(floor_help, stdout);
-            return 0;
-        }
-        if (c < 256)
-            return usage_error(cx, "floor", "unknown option");
-        const char *name = tx_runopts[c - 256].name;
-        tx_err e = {0};
-        if (tx_runopt_set(&p, name, optarg, &e)) {
-            char msg[900];
-            snprintf(msg, sizeof msg, "--%s %s", name, e.msg);
-            return usage_error(cx, "floor", msg);
-        }
-    }
-    if (optind != argc)
-        return usage_error(cx, "floor", "unexpected argument");
+    int st = parse_run_options(cx, "floor", floor_help, argc, argv, &p);
+    if (st >= 0)
+        return st;
     if (!p.store_path || !p.financials_dir || !p.period)
         return usage_error(cx, "floor", "--store, --financials and --period are required");
     p.floor_only = 1;
@@ -459,31 +470,13 @@ static int cmd_floor(const cli_ctx *cx, int argc, char **argv)
 
 static int cmd_run(const cli_ctx *cx, int argc, char **argv, const char *cmdline)
 {
-    struct option opts[64];
-    run_getopt_options(opts, NULL, 0);
     tx_run_params p = TX_RUN_PARAMS_DEFAULT;
     p.tables_dir = getenv("TANXIAO_TABLES");
     if (p.tables_dir && !*p.tables_dir)
         p.tables_dir = NULL;
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        if (c == 'h') {
-            fputs(run_help, stdout);
-            return 0;
-        }
-        if (c < 256)
-            return usage_error(cx, "run", "unknown option");
-        const char *name = tx_runopts[c - 256].name;
-        tx_err e = {0};
-        if (tx_runopt_set(&p, name, optarg, &e)) {
-            char msg[900];
-            snprintf(msg, sizeof msg, "--%s %s", name, e.msg);
-            return usage_error(cx, "run", msg);
-        }
-    }
-    if (optind != argc)
-        return usage_error(cx, "run", "unexpected argument");
+    int st = parse_run_options(cx, "run", run_help, argc, argv, &p);
+    if (st >= 0)
+        return st;
     if (!p.store_path || !p.financials_dir || !p.period || !p.output_path)
         return usage_error(cx, "run", "--store, --financials, --period and --output are required");
     p.command_line = cmdline;
