@@ -2484,6 +2484,31 @@ typedef struct {
     uint8_t qcells[CHUNK_CELLS];
 } wscratch;
 
+/* nt workers' scratch (a codec and a chunk of cells each); NULL when out of memory. */
+static void wscratch_free(wscratch **ws, int nt)
+{
+    for (int t = 0; ws && t < nt; t++)
+        if (ws[t]) {
+            tx_chunk_codec_free(ws[t]->codec);
+            free(ws[t]);
+        }
+    free(ws);
+}
+
+static wscratch **wscratch_new(int nt)
+{
+    wscratch **ws = calloc((size_t)nt, sizeof *ws);
+    for (int t = 0; ws && t < nt; t++)
+        if (!(ws[t] = malloc(sizeof **ws)) ||
+            !(ws[t]->codec = tx_chunk_codec_new(CHUNK_CELLS * sizeof(int64_t)))) {
+            free(ws[t]);
+            ws[t] = NULL;
+            wscratch_free(ws, nt);
+            return NULL;
+        }
+    return ws;
+}
+
 /* Decodes (or fills), overlays the block and encodes one chunk of a round. */
 static int write_chunk(const tx_store *s, const grid *gr, wchunk *c, const bytes *old,
                        const bytes *qold, unsigned char *out, unsigned char *qout, size_t bound,
@@ -2681,12 +2706,9 @@ static int write_block(tx_store *s, int interval_minutes, size_t row0, size_t nr
     wchunk *ch = calloc(round, sizeof *ch);
     unsigned char *out = malloc(round * bound);
     unsigned char *qout = quality ? malloc(round * qbound) : NULL;
-    wscratch **ws = calloc((size_t)nt, sizeof *ws);
+    wscratch **ws = wscratch_new(nt);
     bytes old = {0}, qold = {0};
     int ok = ch && out && (qout || !quality) && ws;
-    for (int t = 0; ok && t < nt; t++)
-        ok = (ws[t] = malloc(sizeof **ws)) &&
-             (ws[t]->codec = tx_chunk_codec_new(CHUNK_CELLS * sizeof(int64_t)));
     if (!ok)
         rc = tx_err_set(err, TX_ENOMEM, "%s:/series/%dmin: out of memory for a write", s->path,
                         m);
@@ -2746,12 +2768,7 @@ static int write_block(tx_store *s, int interval_minutes, size_t row0, size_t nr
                                 (unsigned long long)off[1]);
         }
     }
-    for (int t = 0; ws && t < nt; t++)
-        if (ws[t]) {
-            tx_chunk_codec_free(ws[t]->codec);
-            free(ws[t]);
-        }
-    free(ws);
+    wscratch_free(ws, nt);
     free(ch);
     free(out);
     free(qout);
@@ -2922,12 +2939,9 @@ int tx_store_merge(tx_store *s, int interval_minutes, const tx_store_cell *cells
         nt = (int)round;
     mchunk *mc = calloc(round, sizeof *mc);
     unsigned char *out = malloc(round * bound), *qout = malloc(round * qbound);
-    wscratch **ws = calloc((size_t)nt, sizeof *ws);
+    wscratch **ws = wscratch_new(nt);
     bytes oldb = {0}, qoldb = {0};
     int ok = mc && out && qout && ws;
-    for (int t = 0; ok && t < nt; t++)
-        ok = (ws[t] = malloc(sizeof **ws)) &&
-             (ws[t]->codec = tx_chunk_codec_new(CHUNK_CELLS * sizeof(int64_t)));
     if (!ok)
         rc = tx_err_set(err, TX_ENOMEM, "%s:/series/%dmin: out of memory for a merge", s->path,
                         m);
@@ -2987,12 +3001,7 @@ int tx_store_merge(tx_store *s, int interval_minutes, const tx_store_cell *cells
             total_changed += w->changed;
         }
     }
-    for (int t = 0; ws && t < nt; t++)
-        if (ws[t]) {
-            tx_chunk_codec_free(ws[t]->codec);
-            free(ws[t]);
-        }
-    free(ws);
+    wscratch_free(ws, nt);
     free(mc);
     free(out);
     free(qout);
