@@ -454,28 +454,22 @@ static size_t stratified_sample(const double *delta, const uint8_t *valid, size_
     return ns;
 }
 
-/* A proven lower bound of the median of the np positive steps, without selecting it: a low
- * value of the sample, checked by counting the steps below it (at most np/2 of them).
- * 0 when there is none to be had cheaply (short periods, a sample too thin, a check that
- * fails). */
-static int median_lower_bound(const double *delta, const uint8_t *valid, size_t m, size_t np,
-                              double *lo)
+/* A candidate lower bound of the median of the positive steps: a low value of a
+ * stratified sample (the sample's rank of the median less 4 standard deviations). 0 when
+ * the sample is too thin. The caller proves it by counting the steps below it. */
+static int median_lower_candidate(const double *delta, const uint8_t *valid, size_t m,
+                                  double *lo)
 {
-    if (np < 4 * MEDIAN_SAMPLE)
+    if (m < 4 * MEDIAN_SAMPLE)
         return 0;
     double sample[MEDIAN_SAMPLE];
     size_t ns = stratified_sample(delta, valid, m, sample);
     if (ns < MEDIAN_SAMPLE / 4)
         return 0;
-    const size_t k = np / 2, ks = (size_t)((double)k * (double)ns / (double)np);
-    const size_t g = (size_t)(2.0 * sqrt((double)ns)) + 1;
-    double b = select_kth(sample, ns, ks > g ? ks - g : 0);
-    size_t below = 0;
-#pragma omp simd reduction(+ : below)
-    for (size_t i = 0; i < m; i++)
-        below += valid[i] && delta[i] > 0 && delta[i] < b;
-    *lo = b;
-    return below <= k;
+    /* The sample's median rank is ns/2 (np unknown yet: the fraction is the same). */
+    const size_t ks = ns / 2, g = (size_t)(2.0 * sqrt((double)ns)) + 1;
+    *lo = select_kth(sample, ns, ks > g ? ks - g : 0);
+    return 1;
 }
 
 /*
@@ -542,17 +536,21 @@ static void drop_implausible(const tx_meter_spec *sp, double *delta, uint8_t *va
         /* The limit only matters when some step may exceed it: when even the largest step
          * is within median_factor times a proven lower bound of the median, nothing is
          * excluded and the median itself is not needed (most meters, most periods). */
-        size_t np = 0;
+        double lo = INFINITY;
+        int have_lo = median_lower_candidate(delta, valid, m, &lo);
+        size_t np = 0, below = 0;
         double maxd = -INFINITY;
-#pragma omp simd reduction(+ : np) reduction(max : maxd)
+#pragma omp simd reduction(+ : np, below) reduction(max : maxd)
         for (size_t i = 0; i < m; i++) {
-            np += valid[i] && delta[i] > 0;
+            int pos = valid[i] && delta[i] > 0;
+            np += pos;
+            below += pos && delta[i] < lo;
             maxd = delta[i] > maxd ? delta[i] : maxd; /* NaN compares false */
         }
         if (np == 0)
             return;
-        double lo;
-        if (median_lower_bound(delta, valid, m, np, &lo) && maxd <= sp->median_factor * lo)
+        /* lo is a lower bound of the median when at most np/2 steps lie below it. */
+        if (have_lo && below <= np / 2 && maxd <= sp->median_factor * lo)
             return;
         double med = median_positive(delta, valid, m, work, &np);
         limit = sp->median_factor * med;
