@@ -63,7 +63,7 @@ int tx_store_grid_of(int interval_minutes);
  * failure. Slots of the 1440-minute grid are local (UTC+8) midnights. */
 int tx_store_slot(int64_t t, int interval_minutes, int64_t *slot);
 /* Rows per chunk and slots per chunk of a grid (slots = 28 days; a chunk is 43008 cells,
- * 344064 bytes of float64: 16 x 2688, 32 x 1344, 64 x 672, 1536 x 28). 0 for other steps.
+ * 344064 bytes of int64: 16 x 2688, 32 x 1344, 64 x 672, 1536 x 28). 0 for other steps.
  * Blocks aligned to these are the fast ones: a write that covers whole chunks never reads
  * them back, and a read of [chunk_rows x any slots] touches each chunk once. */
 size_t tx_store_chunk_rows(int interval_minutes);
