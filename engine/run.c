@@ -287,8 +287,8 @@ static double pow10i(int digits)
 
 /* One meter's period from its slots (vals: nvals of them from the period's start). */
 static uint64_t meter_period(run_ctx *rc_, period_res *pr, long m, const double *vals,
-                             size_t nvals, int64_t step, const size_t *edges,
-                             tx_meter_scratch *sc)
+                             size_t nvals, uint64_t present, int64_t step,
+                             const size_t *edges, tx_meter_scratch *sc)
 {
     const tx_meter *mt = &rc_->meters[m];
     size_t n = nvals;
@@ -300,10 +300,9 @@ static uint64_t meter_period(run_ctx *rc_, period_res *pr, long m, const double 
         n--;
         sp.t0 += step;
     }
-    uint64_t readings = 0;
-#pragma omp simd reduction(+ : readings)
-    for (size_t k = 0; k < n; k++)
-        readings += vals[k] == vals[k];
+    /* The readings of the slots used: the decoder counted the row's (present); an
+     * interval meter does not use the first slot. */
+    uint64_t readings = present - (n < nvals && vals[-1] == vals[-1]);
     sp.step_s = step;
     sp.multiplier = mt->multiplier;
     sp.unit_factor = tx_unit_to_canonical(mt->unit);
@@ -373,9 +372,11 @@ static int compute_meters(run_ctx *rc_, period_res *pr, int floor_only, tx_err *
         double *dscratch = malloc((size_t)nthreads * nvals * sizeof *dscratch);
         double *wscratch = malloc((size_t)nthreads * nvals * sizeof *wscratch);
         uint8_t *vscratch = malloc((size_t)nthreads * nvals);
+        uint64_t *present = malloc((size_t)nthreads * crow * sizeof *present);
         tx_store_raw *raw[2] = {tx_store_raw_new(), tx_store_raw_new()};
         tx_store_decoder **dec = calloc((size_t)nthreads, sizeof *dec);
-        int ok = row_meter && vbuf && dscratch && wscratch && vscratch && raw[0] && raw[1] && dec;
+        int ok = row_meter && vbuf && present && dscratch && wscratch && vscratch && raw[0] &&
+                 raw[1] && dec;
         for (int t = 0; ok && t < nthreads; t++)
             ok = (dec[t] = tx_store_decoder_new()) != NULL;
         if (!ok)
@@ -409,7 +410,8 @@ static int compute_meters(run_ctx *rc_, period_res *pr, int floor_only, tx_err *
                             size_t first, n;
                             tx_store_raw_part(cur, i, &first, &n);
                             tx_err e = {0};
-                            if (tx_store_decode(cur, i, v, NULL, dec[tid], &e) != TX_OK) {
+                            uint64_t *pres = present + (size_t)tid * crow;
+                            if (tx_store_decode(cur, i, v, NULL, pres, dec[tid], &e) != TX_OK) {
 #pragma omp critical(run_task_error)
                                 if (!failed) {
                                     failed = 1;
@@ -424,7 +426,7 @@ static int compute_meters(run_ctx *rc_, period_res *pr, int floor_only, tx_err *
                                     long m = row_meter[r0 + first + k];
                                     if (m >= 0)
                                         mine += meter_period(rc_, pr, m, v + k * nvals, nvals,
-                                                             step, edges, &sc);
+                                                             pres[k], step, edges, &sc);
                                 }
 #pragma omp atomic
                                 readings += mine;
@@ -467,6 +469,7 @@ static int compute_meters(run_ctx *rc_, period_res *pr, int floor_only, tx_err *
         tx_store_raw_free(raw[0]);
         tx_store_raw_free(raw[1]);
         free(vbuf);
+        free(present);
         free(dscratch);
         free(wscratch);
         free(vscratch);

@@ -2289,13 +2289,16 @@ int tx_store_fetch(tx_store *s, int interval_minutes, size_t row0, size_t nrows,
 }
 
 int tx_store_decode(const tx_store_raw *raw, size_t i, double *value, uint8_t *quality,
-                    tx_store_decoder *d, tx_err *err)
+                    uint64_t *present, tx_store_decoder *d, tx_err *err)
 {
     const size_t crow = raw->crow, cslots = raw->cslots, nslots = raw->nslots;
     const size_t R0 = (raw->cr0 + i) * crow;
     size_t first, n;
     tx_store_raw_part(raw, i, &first, &n);
     const size_t rb = raw->row0 + first;
+    if (present)
+        for (size_t r = 0; r < n; r++)
+            present[r] = 0;
     for (size_t j = 0; j < raw->ncs; j++) {
         const size_t t = i * raw->ncs + j;
         const int64_t C0 = (raw->cs0 + (int64_t)j) * (int64_t)cslots;
@@ -2319,8 +2322,13 @@ int tx_store_decode(const tx_store_raw *raw, size_t i, double *value, uint8_t *q
             }
             const int64_t *src = d->cells + (rb + r - R0) * cslots + ck;
             const double p = pow10_tab[raw->dec[first + r]];
-            for (size_t k = 0; k < nk; k++)
+            uint64_t cnt = 0;
+            for (size_t k = 0; k < nk; k++) {
                 dst[k] = src[k] == VALUE_FILL ? NAN : (double)src[k] / p;
+                cnt += src[k] != VALUE_FILL;
+            }
+            if (present)
+                present[r] += cnt;
         }
         if (!quality)
             continue;
@@ -2383,7 +2391,7 @@ int tx_store_read_block(tx_store *s, int interval_minutes, size_t row0, size_t n
         tx_store_raw_part(s->raw, i, &first, &n);
         tx_err e = {0};
         if (tx_store_decode(s->raw, i, value + first * nslots,
-                            quality ? quality + first * nslots : NULL,
+                            quality ? quality + first * nslots : NULL, NULL,
                             s->decoders[omp_get_thread_num()], &e) != TX_OK) {
 #pragma omp critical(tx_store_read)
             if (!bad) {

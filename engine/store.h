@@ -193,9 +193,11 @@ size_t tx_store_raw_parts(const tx_store_raw *raw);
 void tx_store_raw_part(const tx_store_raw *raw, size_t i, size_t *first, size_t *n);
 /* Compressed bytes held by raw (what the fetch read). */
 size_t tx_store_raw_bytes(const tx_store_raw *raw);
-/* 0, or TX_EHDF5 naming the chunk when its bytes do not decode (a damaged file). */
+/* 0, or TX_EHDF5 naming the chunk when its bytes do not decode (a damaged file). present
+ * (may be NULL): for each row of the part, how many of its cells hold a reading (counted
+ * as they are converted, so a reader needs no pass of its own for it). */
 int tx_store_decode(const tx_store_raw *raw, size_t i, double *value, uint8_t *quality,
-                    tx_store_decoder *d, tx_err *err);
+                    uint64_t *present, tx_store_decoder *d, tx_err *err);
 
 /*
  * Merges single cells into one grid, for ingest: cells sorted by (row, slot), at most one per
