@@ -19,12 +19,12 @@ usage: test_cf_attributes.py TANXIAO PLUGIN_DIR WORK_DIR
 import csv
 import os
 import shutil
-import subprocess
 import sys
 
 TANXIAO, PLUGIN_DIR, WORK = sys.argv[1], sys.argv[2], sys.argv[3]
 os.environ["HDF5_PLUGIN_PATH"] = PLUGIN_DIR
 import h5py  # noqa: E402
+from txtest import check, finish, sh, text  # noqa: E402
 import numpy as np  # noqa: E402
 
 # uint8 datasets that are counts, not codes.
@@ -34,29 +34,6 @@ KEYED = {"enterprise": ("enterprise_id", "enterprise"), "meter": ("meter_id", "m
          "industry": ("industry_code", "industry"), "district": ("district_code", "district"),
          "city": ("city", "city"), "coefficients": ("month", "month")}
 
-failures = []
-checks = 0
-
-
-def check(cond, what):
-    global checks
-    checks += 1
-    if not cond:
-        failures.append(what)
-        if len(failures) <= 40:
-            print("FAIL:", what)
-
-
-def sh(*args):
-    r = subprocess.run([str(a) for a in args], capture_output=True, text=True)
-    if r.returncode != 0:
-        print(r.stdout, r.stderr)
-        raise SystemExit("command failed: %s" % " ".join(str(a) for a in args))
-    return r.stdout
-
-
-def text(v):
-    return v.decode("utf-8") if isinstance(v, bytes) else str(v)
 
 
 shutil.rmtree(WORK, ignore_errors=True)
@@ -157,5 +134,4 @@ with h5py.File(results, "r") as f:
     check(np.array_equal(f["mujun/flags"].attrs["flag_masks"], f["mujun/flags"].attrs["flag_values"]),
           "/mujun/flags: masks and values name the same bits")
 
-print("%d passed, %d failed" % (checks - len(failures), len(failures)))
-sys.exit(1 if failures else 0)
+finish()

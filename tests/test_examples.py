@@ -20,6 +20,7 @@ import sys
 TANXIAO, PLUGIN_DIR, WORK = sys.argv[1], sys.argv[2], sys.argv[3]
 os.environ["HDF5_PLUGIN_PATH"] = PLUGIN_DIR
 import h5py  # noqa: E402
+from txtest import check, finish, sh, text  # noqa: E402
 import numpy as np  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -28,32 +29,11 @@ EXAMPLES = os.path.join(ROOT, "docs", "examples")
 TABLES = os.path.join(ROOT, "datasets", "tables")
 PYTHON = "/usr/bin/python3"
 
-failures = []
-checks = 0
-
-
-def check(cond, what):
-    global checks
-    checks += 1
-    if not cond:
-        failures.append(what)
-        if len(failures) <= 40:
-            print("FAIL:", what)
-
-
 def close(a, b, rel=1e-9):
     a, b = float(a), float(b)
     if math.isnan(a) or math.isnan(b):
         return math.isnan(a) and math.isnan(b)
     return abs(a - b) <= rel * max(abs(a), abs(b), 1e-300)
-
-
-def sh(*args):
-    r = subprocess.run([str(a) for a in args], capture_output=True, text=True)
-    if r.returncode != 0:
-        print(r.stdout, r.stderr)
-        raise SystemExit("command failed: %s" % " ".join(str(a) for a in args))
-    return r.stdout
 
 
 def example(name, results, env_plugin=PLUGIN_DIR):
@@ -64,10 +44,6 @@ def example(name, results, env_plugin=PLUGIN_DIR):
         env["HDF5_PLUGIN_PATH"] = env_plugin
     return subprocess.run([PYTHON, os.path.join(EXAMPLES, name), results],
                           capture_output=True, text=True, env=env)
-
-
-def text(v):
-    return v.decode("utf-8") if isinstance(v, bytes) else str(v)
 
 
 def flags(ds):
@@ -258,5 +234,4 @@ for name in ("read_grades.py", "pandas_enterprises.py", "monthly_series.py"):
     check(name in doc, "RESEARCHERS.md documents %s" % name)
 f.close()
 
-print("%d passed, %d failed" % (checks - len(failures), len(failures)))
-sys.exit(1 if failures else 0)
+finish()

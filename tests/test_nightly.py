@@ -44,24 +44,11 @@ TANXIAO, PLUGIN_DIR = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
 WORK = os.path.abspath(sys.argv[3])
 os.environ["HDF5_PLUGIN_PATH"] = PLUGIN_DIR
 import h5py  # noqa: E402
+from txtest import check, finish  # noqa: E402
 import numpy as np  # noqa: E402
 
 POINTS = int(os.environ.get("TX_NIGHTLY_KILL_POINTS", "12"))
 SEED = int(os.environ.get("TX_NIGHTLY_KILL_SEED", "20251201"))
-failures = []
-checks = 0
-
-
-def check(cond, what):
-    global checks
-    checks += 1
-    if not cond:
-        failures.append(what)
-        if len(failures) <= 40:
-            print("FAIL:", what, flush=True)
-    return cond
-
-
 def run(*args, **kw):
     return subprocess.run([TANXIAO] + list(args), capture_output=True, text=True, **kw)
 
@@ -531,6 +518,4 @@ r = run("--quiet", "run", "--store", store, "--financials", city, "--period", pe
         "--output", os.path.join(WORK, "quiet.h5"))
 check(r.returncode == 0 and r.stdout == "" and r.stderr == "", "run --quiet prints nothing")
 
-elapsed = time.monotonic() - t_start
-print("%d checks, %d failures, %.1f s" % (checks, len(failures), elapsed))
-sys.exit(1 if failures else 0)
+finish(", %.1f s" % (time.monotonic() - t_start))

@@ -20,6 +20,7 @@ import sys
 TANXIAO, PLUGIN_DIR, WORK = sys.argv[1], sys.argv[2], sys.argv[3]
 os.environ["HDF5_PLUGIN_PATH"] = PLUGIN_DIR
 import h5py  # noqa: E402
+from txtest import check, finish, sh, text  # noqa: E402
 import numpy as np  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -30,29 +31,6 @@ USED = ["energy_coefficients.csv", "fuel_emission_factors.csv", "grid_emission_f
         "gbt4754_divisions.csv", "districts.csv", "targets.csv", "mujun_profiles.csv",
         "product_benchmarks.csv"]
 
-failures = []
-checks = 0
-
-
-def check(cond, what):
-    global checks
-    checks += 1
-    if not cond:
-        failures.append(what)
-        if len(failures) <= 40:
-            print("FAIL:", what)
-
-
-def sh(*args):
-    r = subprocess.run([str(a) for a in args], capture_output=True, text=True)
-    if r.returncode != 0:
-        print(r.stdout, r.stderr)
-        raise SystemExit("command failed: %s" % " ".join(str(a) for a in args))
-    return r.stdout
-
-
-def text(v):
-    return v.decode("utf-8") if isinstance(v, bytes) else str(v)
 
 
 def fnv1a64(data):
@@ -288,5 +266,4 @@ check(r.returncode != 0 and "districts.csv" in r.stderr and "fields" in r.stderr
       "ragged table refused: exit %d, %r" % (r.returncode, r.stderr.strip()))
 check(not os.path.exists(out), "no results file after a refused table")
 
-print("%d passed, %d failed" % (checks - len(failures), len(failures)))
-sys.exit(1 if failures else 0)
+finish()
