@@ -2662,6 +2662,33 @@ static int rescale_rows(tx_store *s, int g, size_t row0, size_t nrows, const uin
     return rc;
 }
 
+/* Creates grid g, or grows its extent, so that it covers rows x slots (both datasets and
+ * the decimals of every row); on the working copy. */
+static int grid_cover(tx_store *s, int g, hsize_t rows, hsize_t slots, tx_err *err)
+{
+    grid *gr = &s->g[g];
+    const int m = tx_store_grid_minutes[g];
+    if (gr->value < 0) {
+        const hsize_t ext[2] = {rows, slots};
+        int rc = grid_create(s, g, ext, err);
+        if (rc != TX_OK)
+            return rc;
+    } else if (rows > gr->dims[0] || slots > gr->dims[1]) {
+        hsize_t dims[2] = {rows > gr->dims[0] ? rows : gr->dims[0],
+                           slots > gr->dims[1] ? slots : gr->dims[1]};
+        if (H5Dset_extent(gr->value, dims) < 0 || H5Dset_extent(gr->quality, dims) < 0)
+            return tx_h5_fail(err, "%s:/series/%dmin: cannot extend to %llu x %llu", s->path, m,
+                              (unsigned long long)dims[0], (unsigned long long)dims[1]);
+        if (dims[0] > gr->dims[0])
+            gr->dec_dirty = 1;
+        gr->dims[0] = dims[0];
+        gr->dims[1] = dims[1];
+    }
+    if (grid_dec_reserve(gr, (size_t)gr->dims[0]) != 0)
+        return tx_err_set(err, TX_ENOMEM, "%s:/series/%dmin: out of memory", s->path, m);
+    return TX_OK;
+}
+
 /* The write itself, on the working copy; any failure ends the session's writing. need: the
  * decimals each row's values need (NULL: no more than the row has). */
 static int write_block(tx_store *s, int interval_minutes, size_t row0, size_t nrows,
@@ -2673,29 +2700,8 @@ static int write_block(tx_store *s, int interval_minutes, size_t row0, size_t nr
         return rc;
     const int m = interval_minutes, g = tx_store_grid_of(m);
     grid *gr = &s->g[g];
-    const hsize_t ext[2] = {row0 + nrows, (hsize_t)slot0 + nslots};
-
-    if (gr->value < 0) {
-        if ((rc = grid_create(s, g, ext, err)) != TX_OK)
-            return rc;
-    } else if (ext[0] > gr->dims[0] || ext[1] > gr->dims[1]) {
-        hsize_t dims[2] = {ext[0] > gr->dims[0] ? ext[0] : gr->dims[0],
-                           ext[1] > gr->dims[1] ? ext[1] : gr->dims[1]};
-        if (H5Dset_extent(gr->value, dims) < 0)
-            return tx_h5_fail(err, "%s:/series/%dmin/value: cannot extend to %llu x %llu",
-                              s->path, m, (unsigned long long)dims[0],
-                              (unsigned long long)dims[1]);
-        if (H5Dset_extent(gr->quality, dims) < 0)
-            return tx_h5_fail(err, "%s:/series/%dmin/quality: cannot extend to %llu x %llu",
-                              s->path, m, (unsigned long long)dims[0],
-                              (unsigned long long)dims[1]);
-        if (dims[0] > gr->dims[0])
-            gr->dec_dirty = 1;
-        gr->dims[0] = dims[0];
-        gr->dims[1] = dims[1];
-    }
-    if (grid_dec_reserve(gr, (size_t)gr->dims[0]) != 0)
-        return tx_err_set(err, TX_ENOMEM, "%s:/series/%dmin: out of memory", s->path, m);
+    if ((rc = grid_cover(s, g, row0 + nrows, (hsize_t)slot0 + nslots, err)) != TX_OK)
+        return rc;
 
     /* Rows whose new readings have more decimals than the row: raise the row first. */
     if (need && (rc = rescale_rows(s, g, row0, nrows, need, 0, err)) != TX_OK)
@@ -2913,22 +2919,8 @@ int tx_store_merge(tx_store *s, int interval_minutes, const tx_store_cell *cells
     const int grow = gr->value < 0 || (hsize_t)rmax + 1 > gr->dims[0] || maxslot > gr->dims[1];
     if (rc == TX_OK && (raise || grow))
         rc = begin_write(s, err);
-    const hsize_t ext[2] = {(hsize_t)rmax + 1, maxslot};
-    if (rc == TX_OK && gr->value < 0) {
-        rc = grid_create(s, g, ext, err);
-    } else if (rc == TX_OK && grow) {
-        hsize_t dims[2] = {ext[0] > gr->dims[0] ? ext[0] : gr->dims[0],
-                           ext[1] > gr->dims[1] ? ext[1] : gr->dims[1]};
-        if (H5Dset_extent(gr->value, dims) < 0 || H5Dset_extent(gr->quality, dims) < 0)
-            rc = tx_h5_fail(err, "%s:/series/%dmin: cannot extend to %llu x %llu", s->path, m,
-                            (unsigned long long)dims[0], (unsigned long long)dims[1]);
-        if (dims[0] > gr->dims[0])
-            gr->dec_dirty = 1;
-        gr->dims[0] = dims[0];
-        gr->dims[1] = dims[1];
-    }
-    if (rc == TX_OK && grid_dec_reserve(gr, (size_t)gr->dims[0]) != 0)
-        rc = tx_err_set(err, TX_ENOMEM, "%s: out of memory", s->path);
+    if (rc == TX_OK && grow)
+        rc = grid_cover(s, g, (hsize_t)rmax + 1, maxslot, err);
     if (rc == TX_OK && raise)
         rc = rescale_rows(s, g, rmin, nr, need, 0, err);
     free(need);
