@@ -476,21 +476,14 @@ static int median_lower_candidate(const double *delta, const uint8_t *valid, siz
  * The median (the np/2-th smallest) of the positive measured steps, exactly as select_kth
  * over all of them would give it, but at a few cycles per step instead of a branchy
  * partition's tens: a long period's median is first bracketed between two values of a
- * sample of 2048 positive steps (+-96 ranks, 4 standard deviations of the sample rank),
- * then one branch-free pass counts the steps below the bracket and gathers those inside,
- * and only those are selected from. When the bracket misses (unlikely) the steps are
- * collected and selected whole. *np_out: the number of positive steps (0: no median).
+ * stratified sample of positive steps (+-4 standard deviations of the sample rank), then
+ * one branch-free pass counts the steps below the bracket and gathers those inside, and
+ * only those are selected from. When the bracket misses (unlikely) the steps are collected
+ * and selected whole. np: the number of positive steps (the caller counted them; > 0).
  */
 static double median_positive(const double *delta, const uint8_t *valid, size_t m,
-                              double *work, size_t *np_out)
+                              size_t np, double *work)
 {
-    size_t np = 0;
-#pragma omp simd reduction(+ : np)
-    for (size_t i = 0; i < m; i++)
-        np += valid[i] && delta[i] > 0;
-    *np_out = np;
-    if (np == 0)
-        return NAN;
     const size_t k = np / 2;
     if (np < 8 * MEDIAN_SAMPLE) {
         collect_positive(delta, valid, m, work);
@@ -552,7 +545,7 @@ static void drop_implausible(const tx_meter_spec *sp, double *delta, uint8_t *va
         /* lo is a lower bound of the median when at most np/2 steps lie below it. */
         if (have_lo && below <= np / 2 && maxd <= sp->median_factor * lo)
             return;
-        double med = median_positive(delta, valid, m, work, &np);
+        double med = median_positive(delta, valid, m, np, work);
         limit = sp->median_factor * med;
     }
     /* A bridged delta's limit is a multiple of the limit, so a period without any delta
