@@ -480,6 +480,108 @@ static void test_meter_period_interval(void **state)
     assert_float_equal(mp.total, 1 + 1 + 2 + 1 + 1, 0);
 }
 
+static int cmp_dbl(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* A year of 15-minute steps: the implausible-step exclusion and the stuck runs agree with
+ * plain references (sort for the median, a walk for the runs), whether the median is
+ * skipped (no step near 20 x it), bracketed from the sample, or in a night-heavy profile
+ * where most steps are 0. */
+static void test_meter_period_long(void **state)
+{
+    (void)state;
+    enum { N = 35040 };
+    double *v = malloc(N * sizeof *v), *delta = malloc(N * sizeof *delta);
+    double *work = malloc(N * sizeof *work), *pos = malloc(N * sizeof *pos);
+    uint8_t *valid = malloc(N);
+    assert_non_null(v);
+    assert_non_null(delta);
+    assert_non_null(work);
+    assert_non_null(pos);
+    assert_non_null(valid);
+    tx_meter_scratch sc = {delta, valid, work};
+    uint64_t x = 12345;
+    for (int variant = 0; variant < 4; variant++) {
+        /* interval values: daytime 1..1000, nights 0 (variant 2: 3/4 of the day), NaN gaps,
+         * and from variant 1 on some steps around 20 x the median */
+        for (size_t k = 0; k < N; k++) {
+            x = x * 6364136223846793005u + 1442695040888963407u;
+            int slot = (int)(k % 96), night = variant == 2 ? slot < 72 : slot < 24;
+            v[k] = night ? 0.0 : (double)(1 + (x >> 33) % 1000);
+            if ((x >> 20) % 997 == 0)
+                v[k] = NAN;
+        }
+        /* The planted steps sit above the median whatever their values, so the median is
+         * taken with placeholders there, then they are set just above and just below 20 x
+         * it. */
+        if (variant >= 1)
+            for (size_t k = 500; k < N; k += 4001)
+                v[k] = 1e9;
+        if (variant == 3)
+            v[7] = 1e12; /* one enormous step */
+        size_t np = 0;
+        for (size_t k = 0; k < N; k++)
+            if (v[k] > 0)
+                pos[np++] = v[k];
+        qsort(pos, np, sizeof *pos, cmp_dbl);
+        const double lim = 20.0 * pos[np / 2];
+        if (variant >= 1)
+            for (size_t k = 500; k < N; k += 4001)
+                v[k] = lim + ((k / 4001) % 2 ? 0.5 : -0.5);
+        uint32_t want = 0;
+        double total = 0;
+        for (size_t k = 0; k < N; k++) {
+            want += v[k] > lim;
+            total += isnan(v[k]) || v[k] > lim ? 0.0 : v[k];
+        }
+        tx_meter_spec sp = {TX_KIND_INTERVAL, 0, 900, 1.0, 1.0, 0, 0, NAN, 20, 0, NULL, 1};
+        tx_meter_period mp;
+        tx_method_meter_period(&sp, v, N, NULL, 0, &sc, &mp);
+        if (mp.implausible != want)
+            fail_msg("variant %d: %u implausible, the reference says %u", variant,
+                     mp.implausible, want);
+        if (variant == 0 ? want != 0 : want == 0)
+            fail_msg("variant %d: the reference has %u implausible steps", variant, want);
+        assert_float_equal(mp.total, total, 1e-6 * total);
+    }
+
+    /* Stuck runs of a register: every run of >= S zero steps, against a plain walk. */
+    const size_t S = 96;
+    double r = 1000;
+    for (size_t k = 0; k < N; k++) {
+        x = x * 6364136223846793005u + 1442695040888963407u;
+        size_t day = k / 96;
+        int still = day % 7 == 3 || (day % 11 == 5 && k % 96 < 50) || (x >> 40) % 50 == 0;
+        if (!still)
+            r += 0.25 * (double)(1 + (x >> 33) % 40);
+        v[k] = r;
+    }
+    uint32_t want = 0;
+    size_t run = 0;
+    for (size_t k = 1; k <= N; k++) {
+        if (k < N && v[k] == v[k - 1]) {
+            run++;
+            continue;
+        }
+        if (run >= S)
+            want += (uint32_t)run;
+        run = 0;
+    }
+    tx_meter_spec sp = {TX_KIND_CUMULATIVE, 0, 900, 1.0, 1.0, 0, 0, NAN, 0, S, NULL, 1};
+    tx_meter_period mp;
+    tx_method_meter_period(&sp, v, N, NULL, 0, &sc, &mp);
+    assert_true(want > 0);
+    assert_int_equal(mp.stuck_intervals, want);
+    free(v);
+    free(delta);
+    free(work);
+    free(pos);
+    free(valid);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -494,6 +596,7 @@ int main(void)
         cmocka_unit_test(test_no_electricity_incomplete),
         cmocka_unit_test(test_meter_period_cumulative),
         cmocka_unit_test(test_meter_period_interval),
+        cmocka_unit_test(test_meter_period_long),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
