@@ -2877,35 +2877,37 @@ int tx_store_merge(tx_store *s, int interval_minutes, const tx_store_cell *cells
     const int m = interval_minutes, g = tx_store_grid_of(m);
     const size_t crow = tx_store_chunk_rows(m), cslots = tx_store_chunk_slots(m);
     const int64_t cs = cells[0].slot / (int64_t)cslots, C0 = cs * (int64_t)cslots;
-    uint32_t rmin = UINT32_MAX, rmax = 0;
-    for (size_t i = 0; i < n; i++) {
-        const tx_store_cell *c = &cells[i];
-        if (c->slot < C0 || c->slot >= C0 + (int64_t)cslots ||
-            (i && (c->row < cells[i - 1].row ||
-                   (c->row == cells[i - 1].row && c->slot <= cells[i - 1].slot))))
-            return tx_err_set(err, TX_EINVAL, "%s:/series/%dmin: merge: cells not sorted, "
-                              "repeated or in more than one window (cell %zu)", s->path, m, i);
-        if (!isnan(c->value) && tx_store_decimals_of(c->value) < 0)
-            return tx_err_set(err, TX_ERANGE, "%s:/series/%dmin: row %u, slot %lld: %.17g "
-                              "cannot be stored exactly", s->path, m, c->row,
-                              (long long)c->slot, c->value);
-        rmin = c->row < rmin ? c->row : rmin;
-        rmax = c->row > rmax ? c->row : rmax;
-    }
-    /* The decimals each row needs, checked against the stored readings before writing. */
+    /* Sorted by row: the rows are [first's, last's]. One pass checks the order and the
+     * window, and takes the decimals each row needs (from the row's own). */
     grid *gr = &s->g[g];
-    const size_t nr = (size_t)rmax - rmin + 1;
+    const uint32_t rmin = cells[0].row, rmax = cells[n - 1].row;
+    const size_t nr = rmax >= rmin ? (size_t)rmax - rmin + 1 : 1;
     uint8_t *need = calloc(nr, 1);
     if (!need)
         return tx_err_set(err, TX_ENOMEM, "%s: out of memory", s->path);
     for (size_t r = 0; r < nr; r++)
         need[r] = rmin + r < gr->ndec ? gr->dec[rmin + r] : 0;
-    for (size_t i = 0; i < n; i++)
-        if (!isnan(cells[i].value)) {
-            int d = tx_store_decimals_of(cells[i].value);
-            if (d > need[cells[i].row - rmin])
-                need[cells[i].row - rmin] = (uint8_t)d;
+    for (size_t i = 0; i < n; i++) {
+        const tx_store_cell *c = &cells[i];
+        if (c->slot < C0 || c->slot >= C0 + (int64_t)cslots || c->row > rmax ||
+            (i && (c->row < cells[i - 1].row ||
+                   (c->row == cells[i - 1].row && c->slot <= cells[i - 1].slot)))) {
+            free(need);
+            return tx_err_set(err, TX_EINVAL, "%s:/series/%dmin: merge: cells not sorted, "
+                              "repeated or in more than one window (cell %zu)", s->path, m, i);
         }
+        if (isnan(c->value))
+            continue;
+        int d = tx_store_decimals_of(c->value);
+        if (d < 0) {
+            free(need);
+            return tx_err_set(err, TX_ERANGE, "%s:/series/%dmin: row %u, slot %lld: %.17g "
+                              "cannot be stored exactly", s->path, m, c->row,
+                              (long long)c->slot, c->value);
+        }
+        if (d > need[c->row - rmin])
+            need[c->row - rmin] = (uint8_t)d;
+    }
     int rc = rescale_rows(s, g, rmin, nr, need, 1, err);
     /* A merge that only meets cells inside the extent at the rows' resolutions may change
      * nothing (the same files ingested again): the working copy is then begun only when a

@@ -1009,6 +1009,9 @@ static void test_merge(void **state)
     s = open_store(path, 1);
     tx_store_cell bad[2] = {{5, 0, (int64_t)CS + 2, 1.0}, {4, 0, (int64_t)CS + 2, 1.0}};
     assert_int_equal(tx_store_merge(s, m, bad, 2, old, oldq, &changed, &err), TX_EINVAL);
+    tx_store_cell rows[3] = {{0, 0, (int64_t)CS, 1.0}, {9, 0, (int64_t)CS, 1.0},
+                             {2, 0, (int64_t)CS, 1.0}}; /* a row beyond the last */
+    assert_int_equal(tx_store_merge(s, m, rows, 3, old, oldq, &changed, &err), TX_EINVAL);
     bad[1] = (tx_store_cell){6, 0, 2 * (int64_t)CS, 1.0};
     assert_int_equal(tx_store_merge(s, m, bad, 2, old, oldq, &changed, &err), TX_EINVAL);
     bad[1] = (tx_store_cell){6, 0, (int64_t)CS + 2, 1.0 / 3.0};
