@@ -431,7 +431,7 @@ static int apply_window(tx_store *st, batch *b, reading *rd, size_t n, rejects *
  * into a second array, then each grid's readings are sorted as they stand when they
  * already are in (window, row, slot) order, as a day file's are (meter by meter, each in
  * time order); only a grid that is not gets a qsort. */
-static int sort_batch(batch *b, tx_err *err)
+static void sort_batch(batch *b)
 {
     size_t count[TX_STORE_NGRIDS + 1] = {0};
     for (size_t i = 0; i < b->n; i++)
@@ -442,7 +442,7 @@ static int sort_batch(batch *b, tx_err *err)
         reading *sp = realloc(b->spare, b->n * sizeof *sp);
         if (!sp) { /* no room for the copy: sort in place */
             qsort(b->rd, b->n, sizeof *b->rd, cmp_reading);
-            return TX_OK;
+            return;
         }
         b->spare = sp;
         b->sparecap = b->n;
@@ -466,16 +466,13 @@ static int sort_batch(batch *b, tx_err *err)
     b->cap = b->sparecap;
     b->spare = t;
     b->sparecap = tc;
-    (void)err;
-    return TX_OK;
 }
 
 /* Merges the batch (later wins per cell), applies it window by window and empties it. */
 static int flush_batch(tx_store *st, batch *b, rejects *rj, tx_ingest_summary *s, tx_err *err)
 {
     int rc = TX_OK;
-    if ((rc = sort_batch(b, err)))
-        return rc;
+    sort_batch(b);
     /* Keep the last reading of each cell; earlier ones are duplicates or conflicts. */
     size_t k = 0;
     for (size_t i = 0; i < b->n && !rc; i++) {
