@@ -8,6 +8,7 @@
  */
 #define _GNU_SOURCE /* qsort_r */
 #include "store.h"
+#include "journal.h"
 #include "chunk.h"
 #include "h5io.h"
 
@@ -142,6 +143,8 @@ struct tx_store {
     int writable;
     char *lock;  /* "<target>.lock", held by a writer through lock_fd (-1 for readers) */
     int lock_fd;
+    tx_journal *jr; /* a writer's journal, from its first change (journal.h) */
+    int read_fd;    /* a reader's descriptor of the store, holding a shared flock */
     int failed;  /* the first error of a write to the working copy: close discards it */
     int level;
     table ent, met, ev;
@@ -1468,6 +1471,69 @@ done:
     return rc;
 }
 
+/* Releases the writer's lock, if held. */
+static void writer_unlock(tx_store *s)
+{
+    if (s->lock_fd >= 0) {
+        /* Removed while still held (see writer_lock). Where it cannot be, its pid is
+         * cleared, so no reader of this process mistakes it for its own: only a courtesy,
+         * the lock itself goes with the descriptor. */
+        if (unlink(s->lock) != 0 && ftruncate(s->lock_fd, 0) != 0)
+            errno = 0;
+        close(s->lock_fd);
+    }
+    s->lock_fd = -1;
+    free(s->lock);
+    s->lock = NULL;
+}
+
+/* A reader holds a shared flock on the store file for its whole session: a writer changes
+ * the file in place only under an exclusive one, and copies it while readers hold it
+ * (journal.h). A committed journal that a killed writer left is applied first, under the
+ * writer's lock, by this reader or by the writer that holds the lock. Sets s->read_fd. */
+static int reader_hold(tx_store *s, tx_err *err)
+{
+    for (int attempt = 0;; attempt++) {
+        int fd = open(s->target, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            return tx_err_set(err, errno == ENOENT ? TX_ENOTFOUND : TX_EIO, "%s: %s", s->path,
+                              errno == ENOENT ? "no such store" : strerror(errno));
+        while (flock(fd, LOCK_SH) != 0)
+            if (errno != EINTR) {
+                int rc = tx_err_set(err, TX_EIO, "%s: cannot lock (%s)", s->path,
+                                    strerror(errno));
+                close(fd);
+                return rc;
+            }
+        int pending = tx_journal_pending(s->target, fd, err);
+        if (pending == 0) {
+            s->read_fd = fd;
+            return TX_OK;
+        }
+        close(fd);
+        if (pending < 0)
+            return pending;
+        tx_err lerr = {0};
+        if (writer_lock(s, &lerr) == TX_OK) {
+            int rc = tx_journal_recover(s->target, err);
+            writer_unlock(s);
+            if (rc != TX_OK)
+                return rc;
+            continue;
+        }
+        if (lerr.code != TX_EEXIST) {
+            *err = lerr;
+            return lerr.code;
+        }
+        if (attempt == 6000)
+            return tx_err_set(err, TX_EEXIST,
+                              "%s: a writer is finishing the commit of a killed writer; try "
+                              "again later",
+                              s->path);
+        usleep(10000); /* the writer that holds the lock applies the journal first */
+    }
+}
+
 /* 1 when a writer of this process holds the store's lock. Readers take no lock; this keeps
  * the rule "one writer, or readers only" within a process, where a reader opened after a
  * writer would see the store as it was before the writer's session. The pid is cleared at
@@ -1525,54 +1591,7 @@ done:
     return rc;
 }
 
-/* Copies in to out from their current offsets to the end of in: copy_file_range (inside
- * the kernel; a reflink where the filesystem shares extents), else read and write. 0 or
- * -1 with errno. */
-static int copy_fd(int in, int out)
-{
-    for (;;) {
-        ssize_t n = copy_file_range(in, NULL, out, NULL, (size_t)1 << 30, 0);
-        if (n > 0)
-            continue;
-        if (n == 0)
-            return 0;
-        if (errno == EINTR)
-            continue;
-        if (errno != EXDEV && errno != ENOSYS && errno != EOPNOTSUPP && errno != EINVAL)
-            return -1;
-        break; /* not supported here: the offsets are where it stopped */
-    }
-    const size_t cap = (size_t)1 << 20;
-    char *buf = malloc(cap);
-    if (!buf) {
-        errno = ENOMEM;
-        return -1;
-    }
-    int rc = 0;
-    for (;;) {
-        ssize_t n = read(in, buf, cap);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            rc = n < 0 ? -1 : 0;
-            break;
-        }
-        for (ssize_t w = 0; w < n && rc == 0;) {
-            ssize_t k = write(out, buf + w, (size_t)(n - w));
-            if (k > 0)
-                w += k;
-            else if (k < 0 && errno != EINTR)
-                rc = -1;
-        }
-        if (rc != 0)
-            break;
-    }
-    free(buf);
-    return rc;
-}
-
-/* Records the first failed write of a session (close then discards the working copy);
- * returns rc. */
+/* Records the first failed write of a session (close then discards it); returns rc. */
 static int failing(tx_store *s, int rc)
 {
     if (rc != TX_OK && s->failed == TX_OK)
@@ -1580,76 +1599,48 @@ static int failing(tx_store *s, int rc)
     return rc;
 }
 
-/* Moves a writer from the committed file, open read-only, to a working copy, at its first
- * change: a session that changes nothing (an ingest of readings already stored) copies
- * nothing and leaves the store as it was. */
+/* 1 once the session writes: to a new store's working copy, or through the journal. */
+static int writing(const tx_store *s)
+{
+    return s->wip != NULL || s->jr != NULL;
+}
+
+/* Moves a writer from the committed file, open read-only, to the same file opened through
+ * the journal (journal.h) at its first change: a session that changes nothing (an ingest
+ * of readings already stored) writes nothing and leaves the store as it was. */
 static int begin_write(tx_store *s, tx_err *err)
 {
-    if (s->wip)
+    if (writing(s))
         return TX_OK;
     if (s->failed != TX_OK)
         return tx_err_set(err, s->failed, "%s: an earlier write failed; nothing more is written",
                           s->path);
-    int rc = TX_OK, in = -1, out = -1;
-    hid_t f = H5I_INVALID_HID;
-    char pid[32];
-    snprintf(pid, sizeof pid, ".wip-%ld", (long)getpid());
-    char *wip = path_with(s->target, pid);
-    struct stat st;
-    if (!wip)
-        return tx_err_set(err, TX_ENOMEM, "%s: out of memory", s->path);
-    if ((in = open(s->target, O_RDONLY | O_CLOEXEC)) < 0 || fstat(in, &st) != 0) {
-        rc = tx_err_set(err, TX_EIO, "%s: cannot read (%s)", s->path, strerror(errno));
-        goto fail;
-    }
-    if ((out = open(wip, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0) {
-        rc = tx_err_set(err, TX_EIO, "%s: cannot create the working copy %s (%s)", s->path, wip,
-                        strerror(errno));
-        goto fail;
-    }
-    if (fchmod(out, st.st_mode & 07777) != 0 || copy_fd(in, out) != 0) {
-        rc = tx_err_set(err, TX_EIO, "%s: cannot copy to the working copy %s (%s)", s->path,
-                        wip, strerror(errno));
-        goto fail;
-    }
-    int e = close(out);
-    out = -1;
-    if (e != 0) {
-        rc = tx_err_set(err, TX_EIO, "%s: cannot write the working copy %s (%s)", s->path, wip,
-                        strerror(errno));
-        goto fail;
-    }
-    quiet_state q;
-    h5_quiet(&q);
-    f = H5Fopen(wip, H5F_ACC_RDWR, H5P_DEFAULT);
-    if (f < 0)
-        rc = tx_h5_fail(err, "%s: cannot open the working copy %s", s->path, wip);
-    h5_loud(&q);
+    int rc = tx_journal_begin(s->target, &s->jr, err);
     if (rc != TX_OK)
-        goto fail;
-    close(in);
-    /* From here on the session writes to the copy; the read-only handles are done with. */
+        return failing(s, rc);
+    /* The read-only handles go first: the file is then open once, through the journal. */
     for (int g = 0; g < TX_STORE_NGRIDS; g++)
         grid_close(&s->g[g]);
     H5Fclose(s->file);
-    s->file = f;
-    s->wip = wip;
+    s->file = H5I_INVALID_HID;
+    hid_t fapl = tx_journal_fapl(s->jr, err);
+    if (fapl < 0)
+        return failing(s, TX_EHDF5);
+    quiet_state q;
+    h5_quiet(&q);
+    s->file = H5Fopen(s->target, H5F_ACC_RDWR, fapl);
+    if (s->file < 0)
+        rc = tx_h5_fail(err, "%s: cannot open for writing", s->path);
+    h5_loud(&q);
+    H5Pclose(fapl);
     for (int g = 0; g < TX_STORE_NGRIDS && rc == TX_OK; g++)
         rc = grid_open(s, g, err);
-    return rc;
-fail:
-    if (in >= 0)
-        close(in);
-    if (out >= 0)
-        close(out);
-    unlink(wip);
-    free(wip);
-    return rc;
+    return failing(s, rc);
 }
 
-/* Makes the working copy (closed) the store: its data on disk, then the name, then the
- * directory entry on disk. */
-static int commit(tx_store *s, tx_err *err)
+/* Makes a new store's working copy (closed) the store: its data on disk, then the name,
+ * then the directory entry on disk. */
+static int commit_created(tx_store *s, tx_err *err)
 {
     int fd = open(s->wip, O_RDONLY | O_CLOEXEC);
     if (fd < 0 || fsync(fd) != 0) {
@@ -1695,15 +1686,10 @@ static void store_free(tx_store *s)
         H5Fclose(s->file);
     if (s->wip)
         unlink(s->wip);
-    if (s->lock_fd >= 0) {
-        /* Removed while still held (see writer_lock). Where it cannot be, its pid is
-         * cleared, so no reader of this process mistakes it for its own: only a courtesy,
-         * the lock itself goes with the descriptor. */
-        if (unlink(s->lock) != 0 && ftruncate(s->lock_fd, 0) != 0)
-            errno = 0;
-        close(s->lock_fd);
-    }
-    free(s->lock);
+    tx_journal_abort(s->jr);
+    if (s->read_fd >= 0)
+        close(s->read_fd);
+    writer_unlock(s);
     tx_store_raw_free(s->raw);
     for (int i = 0; i < s->ndecoders; i++)
         tx_store_decoder_free(s->decoders[i]);
@@ -1819,6 +1805,7 @@ int tx_store_open(const char *path, int writable, int zstd_level, tx_store **out
     }
     s->file = H5I_INVALID_HID;
     s->lock_fd = -1;
+    s->read_fd = -1;
     for (int g = 0; g < TX_STORE_NGRIDS; g++)
         s->g[g].value = s->g[g].quality = H5I_INVALID_HID;
     s->writable = writable != 0;
@@ -1842,7 +1829,8 @@ int tx_store_open(const char *path, int writable, int zstd_level, tx_store **out
         goto done;
     }
     if (writable) {
-        if ((rc = writer_lock(s, err)) != TX_OK || (rc = remove_stale(s, err)) != TX_OK)
+        if ((rc = writer_lock(s, err)) != TX_OK || (rc = remove_stale(s, err)) != TX_OK ||
+            (rc = tx_journal_recover(s->target, err)) != TX_OK)
             goto done;
         /* Another writer may have created the store since the stat; the lock settles it. */
         exists = stat(s->target, &st) == 0;
@@ -1864,8 +1852,14 @@ int tx_store_open(const char *path, int writable, int zstd_level, tx_store **out
         rc = tx_err_set(err, TX_ENOTFOUND, "%s: no such store", path);
         goto done;
     }
-    /* The committed file is only ever read; a writer moves to a copy at its first change.
-     * Probes that fail on files that are not stores, without HDF5 printing its stack. */
+    struct stat held = {0};
+    if (!writable && ((rc = reader_hold(s, err)) != TX_OK || fstat(s->read_fd, &held) != 0)) {
+        if (rc == TX_OK)
+            rc = tx_err_set(err, TX_EIO, "%s: %s", path, strerror(errno));
+        goto done;
+    }
+    /* Opened read-only; a writer moves to the journal at its first change. Probes that fail
+     * on files that are not stores, without HDF5 printing its stack. */
     quiet_state q;
     h5_quiet(&q);
     htri_t is = H5Fis_hdf5(s->target);
@@ -1878,6 +1872,18 @@ int tx_store_open(const char *path, int writable, int zstd_level, tx_store **out
     else
         rc = TX_OK;
     h5_loud(&q);
+    /* A reader's lock is on the file it opened: a commit by copy could have renamed another
+     * file into place between the two opens. */
+    if (rc == TX_OK && !writable) {
+        void *handle = NULL;
+        struct stat opened;
+        if (H5Fget_vfd_handle(s->file, H5P_DEFAULT, &handle) < 0 || !handle ||
+            fstat(*(int *)handle, &opened) != 0)
+            rc = tx_h5_fail(err, "%s: cannot query the open file", path);
+        else if (opened.st_ino != held.st_ino || opened.st_dev != held.st_dev)
+            rc = tx_err_set(err, TX_EEXIST, "%s: replaced by a writer while it was opened; "
+                            "try again", path);
+    }
     /* HDF5 hands a second open of the same file in one process the same underlying file.
      * A writer opened while readers of this process are open is refused too, so the rule
      * within a process stays one writer, or readers only. */
@@ -1915,7 +1921,7 @@ int tx_store_flush(tx_store *s, tx_err *err)
         rc = failing(s, grid_dec_write(s, g, err));
     if (rc != TX_OK)
         return rc;
-    if (s->wip && H5Fflush(s->file, H5F_SCOPE_LOCAL) < 0)
+    if (writing(s) && H5Fflush(s->file, H5F_SCOPE_LOCAL) < 0)
         return failing(s, tx_h5_fail(err, "%s: cannot flush", s->path));
     return TX_OK;
 }
@@ -1949,7 +1955,13 @@ int tx_store_close(tx_store *s, tx_err *err)
                         "was before",
                         s->path);
     else if (rc == TX_OK && s->wip)
-        rc = commit(s, err);
+        rc = commit_created(s, err);
+    else if (rc == TX_OK && s->jr) {
+        int copied = 0;
+        tx_journal *jr = s->jr;
+        s->jr = NULL; /* the commit frees it, whatever happens */
+        rc = tx_journal_commit(jr, &copied, err);
+    }
     store_free(s);
     return rc;
 }
@@ -2979,7 +2991,7 @@ int tx_store_merge(tx_store *s, int interval_minutes, const tx_store_cell *cells
         for (size_t c = 0; c < nc && rc == TX_OK; c++) {
             const mchunk *w = &mc[c];
             const hsize_t off[2] = {(hsize_t)(w->cr * crow), (hsize_t)C0};
-            if (!w->bad && (w->nlen || w->nqlen) && !s->wip &&
+            if (!w->bad && (w->nlen || w->nqlen) && !writing(s) &&
                 (rc = begin_write(s, err)) != TX_OK)
                 break; /* the first change of the session: work on a copy from here */
             if (w->bad == -2)
