@@ -9,6 +9,7 @@
  * widest record.
  */
 #include "csv.h"
+#include "bigmem.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -42,6 +43,7 @@ struct tx_csv {
     uint64_t line; /* physical line of buf[pos], 1-based */
     size_t ncols;  /* fields in the header row; 0 before tx_csv_header */
     int failed;    /* status of an earlier failure: the reader does not resume after it */
+    int borrowed;  /* buf belongs to another reader (tx_csv_part) */
     tx_field *fields;
     size_t *soff;
     size_t fcap;
@@ -236,7 +238,7 @@ int tx_csv_open(const char *path, tx_csv **out, tx_err *err)
         }
         cap = (size_t)st.st_size + 1;
     }
-    buf = malloc(cap + PAD);
+    buf = tx_big_malloc(cap + PAD);
     if (!buf) {
         rc = tx_err_set(err, TX_ENOMEM, "%s: out of memory reading the file", path);
         goto done;
@@ -244,7 +246,7 @@ int tx_csv_open(const char *path, tx_csv **out, tx_err *err)
     for (;;) {
         if (cap - len < 1) { /* the file grew, or its size was unknown */
             size_t ncap = cap < (SIZE_MAX - PAD) / 2 ? cap * 2 : SIZE_MAX - PAD;
-            char *nbuf = ncap > cap ? realloc(buf, ncap + PAD) : NULL;
+            char *nbuf = ncap > cap ? tx_big_realloc(buf, ncap + PAD) : NULL;
             if (!nbuf) {
                 rc = tx_err_set(err, TX_ENOMEM, "%s: out of memory reading the file", path);
                 goto done;
@@ -290,7 +292,7 @@ int tx_csv_open_mem(const char *name, const char *data, size_t len, tx_csv **out
     *out = NULL;
     if (len > SIZE_MAX - PAD)
         return tx_err_set(err, TX_ENOMEM, "%s: out of memory", name);
-    char *buf = malloc(len + PAD);
+    char *buf = tx_big_malloc(len + PAD);
     if (!buf)
         return tx_err_set(err, TX_ENOMEM, "%s: out of memory", name);
     if (len)
@@ -310,12 +312,47 @@ int tx_csv_open_mem(const char *name, const char *data, size_t len, tx_csv **out
     return TX_OK;
 }
 
+int tx_csv_part(const tx_csv *c, size_t from, size_t to, uint64_t line, tx_csv **out,
+                tx_err *err)
+{
+    *out = NULL;
+    if (from > to || to > c->len || (to < c->len && (to == 0 || c->buf[to - 1] != '\n')))
+        return tx_err_set(err, TX_EINVAL, "%s: a part must end at a line end", c->name);
+    tx_csv *p = calloc(1, sizeof *p);
+    if (!p || !(p->name = strdup(c->name))) {
+        free(p);
+        return tx_err_set(err, TX_ENOMEM, "%s: out of memory", c->name);
+    }
+    /* The part's content is buf[from, to); the bytes after it (the next part, or the
+     * sentinel and the padding) are what the scans may look at past its last line end. */
+    p->buf = c->buf + from;
+    p->len = to - from;
+    p->line = line;
+    p->ncols = c->ncols;
+    p->borrowed = 1;
+    *out = p;
+    return TX_OK;
+}
+
+size_t tx_csv_pos(const tx_csv *c, uint64_t *line)
+{
+    if (line)
+        *line = c->line;
+    return c->pos;
+}
+
+const char *tx_csv_data(const tx_csv *c)
+{
+    return c->buf;
+}
+
 void tx_csv_free(tx_csv *c)
 {
     if (!c)
         return;
     free(c->name);
-    free(c->buf);
+    if (!c->borrowed)
+        free(c->buf);
     free(c->fields);
     free(c->soff);
     free(c->scratch);

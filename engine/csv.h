@@ -52,6 +52,17 @@ int tx_csv_open(const char *path, tx_csv **out, tx_err *err);
 int tx_csv_open_mem(const char *name, const char *buf, size_t len, tx_csv **out,
                     tx_err *err);
 void tx_csv_free(tx_csv *c);
+/* A reader over bytes [from, to) of c's content, for reading one file's parts in parallel
+ * threads: it shares c's buffer (c must outlive it and not be read meanwhile), numbers
+ * lines from line, and checks the field count against c's header. to is c's size or just
+ * after a '\n'; a part that starts or ends inside a quoted field reads that field wrongly,
+ * so callers split only text without quotes. */
+int tx_csv_part(const tx_csv *c, size_t from, size_t to, uint64_t line, tx_csv **out,
+                tx_err *err);
+/* The offset of the next record and (line not NULL) its physical line. */
+size_t tx_csv_pos(const tx_csv *c, uint64_t *line);
+/* The content (tx_csv_size bytes). */
+const char *tx_csv_data(const tx_csv *c);
 const char *tx_csv_name(const tx_csv *c);
 /* Size in bytes of the file's content (a BOM included). */
 size_t tx_csv_size(const tx_csv *c);

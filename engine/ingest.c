@@ -10,12 +10,14 @@
  */
 #include "tanxiao.h"
 
+#include "bigmem.h"
 #include "csv.h"
 #include "inputs.h"
 #include "store.h"
 #include "tables.h"
 
 #include <dirent.h>
+#include <omp.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -390,13 +392,13 @@ static int apply_window(tx_store *st, batch *b, reading *rd, size_t n, rejects *
     int minutes = tx_store_grid_minutes[rd[0].grid];
     if (n > b->bufcap) {
         size_t cap = n > 2 * b->bufcap ? n : 2 * b->bufcap;
-        tx_store_cell *nc = realloc(b->cells, cap * sizeof *b->cells);
+        tx_store_cell *nc = tx_big_realloc(b->cells, cap * sizeof *b->cells);
         if (nc)
             b->cells = nc;
-        double *no = realloc(b->old, cap * sizeof *b->old);
+        double *no = tx_big_realloc(b->old, cap * sizeof *b->old);
         if (no)
             b->old = no;
-        uint8_t *nq = realloc(b->oldq, cap);
+        uint8_t *nq = tx_big_realloc(b->oldq, cap);
         if (nq)
             b->oldq = nq;
         if (!nc || !no || !nq)
@@ -427,10 +429,58 @@ static int apply_window(tx_store *st, batch *b, reading *rd, size_t n, rejects *
     return TX_OK;
 }
 
+/* Sorts one grid's readings r[0, n) into out by (window, row, slot, order read): a stable
+ * counting sort by (window, row), then each (window, row) run, which is in the order read,
+ * is checked for slot order (a file holds each meter's rows in time order) and sorted only
+ * where it is not. A key range too wide for counts (readings spread over many windows)
+ * gets a qsort instead. */
+static void sort_grid(reading *r, size_t n, reading *out)
+{
+    if (n == 0)
+        return;
+    int64_t wmin = r[0].window, wmax = r[0].window;
+    uint32_t rmax = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (r[i].window < wmin)
+            wmin = r[i].window;
+        if (r[i].window > wmax)
+            wmax = r[i].window;
+        if (r[i].row > rmax)
+            rmax = r[i].row;
+    }
+    const uint64_t rows = (uint64_t)rmax + 1, windows = (uint64_t)(wmax - wmin) + 1;
+    size_t *count = NULL;
+    if (windows <= (4 * (uint64_t)n + 65536) / rows)
+        count = calloc((size_t)(windows * rows) + 1, sizeof *count);
+    if (!count) {
+        memcpy(out, r, n * sizeof *r);
+        qsort(out, n, sizeof *out, cmp_reading);
+        return;
+    }
+    const size_t nkeys = (size_t)(windows * rows);
+#define KEY(x) ((size_t)((uint64_t)((x).window - wmin) * rows + (x).row))
+    for (size_t i = 0; i < n; i++)
+        count[KEY(r[i]) + 1]++;
+    for (size_t k = 0; k < nkeys; k++)
+        count[k + 1] += count[k];
+    for (size_t i = 0; i < n; i++)
+        out[count[KEY(r[i])]++] = r[i];
+#undef KEY
+    free(count);
+    for (size_t i = 0, j; i < n; i = j) {
+        int sorted = 1;
+        for (j = i + 1; j < n && out[j].window == out[i].window && out[j].row == out[i].row;
+             j++)
+            if (out[j].slot < out[j - 1].slot)
+                sorted = 0;
+        if (!sorted)
+            qsort(out + i, j - i, sizeof *out, cmp_reading);
+    }
+}
+
 /* Sorts the batch by (grid, window, row, slot, order read): a stable counting sort by grid
- * into a second array, then each grid's readings are sorted as they stand when they
- * already are in (window, row, slot) order, as a day file's are (meter by meter, each in
- * time order); only a grid that is not gets a qsort. */
+ * into a second array, then each grid's readings back into the first (sort_grid). Linear
+ * for the usual batch; without room for the second array, a qsort in place. */
 static void sort_batch(batch *b)
 {
     size_t count[TX_STORE_NGRIDS + 1] = {0};
@@ -439,7 +489,7 @@ static void sort_batch(batch *b)
     for (int g = 0; g < TX_STORE_NGRIDS; g++)
         count[g + 1] += count[g];
     if (b->n > b->sparecap) {
-        reading *sp = realloc(b->spare, b->n * sizeof *sp);
+        reading *sp = tx_big_realloc(b->spare, b->n * sizeof *sp);
         if (!sp) { /* no room for the copy: sort in place */
             qsort(b->rd, b->n, sizeof *b->rd, cmp_reading);
             return;
@@ -451,21 +501,8 @@ static void sort_batch(batch *b)
     memcpy(at, count, sizeof at);
     for (size_t i = 0; i < b->n; i++)
         b->spare[at[b->rd[i].grid]++] = b->rd[i];
-    for (int g = 0; g < TX_STORE_NGRIDS; g++) {
-        reading *r = b->spare + count[g];
-        size_t n = count[g + 1] - count[g];
-        size_t i = 1;
-        while (i < n && cmp_reading(&r[i - 1], &r[i]) < 0)
-            i++;
-        if (i < n)
-            qsort(r, n, sizeof *r, cmp_reading);
-    }
-    reading *t = b->rd;
-    size_t tc = b->cap;
-    b->rd = b->spare;
-    b->cap = b->sparecap;
-    b->spare = t;
-    b->sparecap = tc;
+    for (int g = 0; g < TX_STORE_NGRIDS; g++)
+        sort_grid(b->spare + count[g], count[g + 1] - count[g], b->rd + count[g]);
 }
 
 /* Merges the batch (later wins per cell), applies it window by window and empties it. */
@@ -537,6 +574,175 @@ static int64_t nearest_slot(int64_t t, int64_t step_s, int64_t tol, int64_t *shi
     return -1;
 }
 
+/* What a part of a readings file leaves for the report: a rejected row (reason >= 0) or an
+ * alignment note (-2), in row order. */
+typedef struct {
+    uint64_t line;
+    const char *raw; /* into the file's buffer */
+    size_t raw_len;
+    int reason;
+    const char *why; /* static text, or NULL */
+    char detail[48];
+} note;
+
+/* One thread's share of a readings file: bytes [from, to) from line `line`. */
+typedef struct {
+    size_t from, to;
+    uint64_t line;
+    reading *rd;
+    size_t n, cap;
+    note *notes;
+    size_t nn, ncap;
+    uint64_t rows, aligned;
+    int rc;
+    tx_err err;
+} part;
+
+static void part_free(part *p)
+{
+    free(p->rd);
+    free(p->notes);
+}
+
+static note *part_note(part *p, const tx_csv_row *row, int reason)
+{
+    if (p->nn == p->ncap) {
+        size_t cap = p->ncap ? 2 * p->ncap : 256;
+        note *nn = realloc(p->notes, cap * sizeof *nn);
+        if (!nn)
+            return NULL;
+        p->notes = nn;
+        p->ncap = cap;
+    }
+    note *n = &p->notes[p->nn++];
+    n->line = row->line;
+    n->raw = row->raw;
+    n->raw_len = row->raw_len;
+    n->reason = reason;
+    n->why = NULL;
+    n->detail[0] = '\0';
+    return n;
+}
+
+/* Parses a part of a readings file into its own readings (seq = index within the part)
+ * and notes. Reads the catalogue only, so parts run in parallel. */
+static void parse_part(const tx_csv *csv, part *p, tx_store *st, int64_t align_tol,
+                       const int *col, uint16_t file)
+{
+    tx_csv *c = NULL;
+    if ((p->rc = tx_csv_part(csv, p->from, p->to, p->line, &c, &p->err)) != TX_OK)
+        return;
+    /* Room for the part's rows at once (a row is at least a timestamp, 25 bytes, and
+     * four more): pages are only touched as rows come, and nothing is moved as it grows. */
+    p->cap = (p->to - p->from) / 29 + 64;
+    if (!(p->rd = tx_big_malloc(p->cap * sizeof *p->rd))) {
+        p->rc = tx_err_set(&p->err, TX_ENOMEM, "%s: out of memory", tx_csv_name(c));
+        tx_csv_free(c);
+        return;
+    }
+    size_t n_meters = 0;
+    const tx_meter *meters = tx_store_meters(st, &n_meters);
+    /* The meter of the previous row: files usually hold a meter's rows together, so most
+     * rows skip the lookup. */
+    long last_meter = -1;
+    char last_id[TX_METER_ID_CAP] = "";
+    tx_csv_row row;
+    int rc;
+    while ((rc = tx_csv_next(c, &row, &p->err)) == 1) {
+        p->rows++;
+        tx_reading_row r;
+        int reason = tx_input_reading(&row, col, &r);
+        long m = -1;
+        int64_t slot = 0;
+        if (reason == TX_INPUT_OK) {
+            const tx_field *id = &r.meter_id;
+            if (id->len < sizeof last_id && memcmp(last_id, id->ptr, id->len) == 0 &&
+                last_id[id->len] == '\0') {
+                m = last_meter;
+            } else {
+                char idbuf[TX_METER_ID_CAP];
+                if (tx_field_copy(id, idbuf, sizeof idbuf))
+                    m = tx_store_find_meter(st, idbuf);
+                if (m >= 0) {
+                    memcpy(last_id, idbuf, sizeof last_id);
+                    last_meter = m;
+                }
+            }
+            if (m < 0) {
+                reason = TX_REJECT_UNKNOWN_METER;
+            } else if (tx_store_slot(r.t, meters[m].interval_minutes, &slot)) {
+                /* Clock drift of a few seconds is aligned to the grid and reported. */
+                int64_t shift = 0;
+                slot = nearest_slot(r.t, (int64_t)meters[m].interval_minutes * 60, align_tol,
+                                    &shift);
+                if (slot < 0) {
+                    reason = TX_REJECT_OFF_GRID;
+                } else {
+                    note *n = part_note(p, &row, -2);
+                    if (!n) {
+                        rc = tx_err_set(&p->err, TX_ENOMEM, "%s: out of memory", tx_csv_name(c));
+                        break;
+                    }
+                    snprintf(n->detail, sizeof n->detail, "aligned to the grid by %+lld s",
+                             (long long)shift);
+                    p->aligned++;
+                }
+            }
+            if (reason == TX_INPUT_OK && r.value < 0)
+                reason = meters[m].kind == TX_KIND_INTERVAL ? TX_REJECT_NEGATIVE_INTERVAL
+                                                            : TX_REJECT_BAD_VALUE;
+        }
+        const char *why = NULL;
+        if (reason == TX_INPUT_OK && tx_store_decimals_of(r.value) < 0) {
+            /* The store keeps readings exactly, as integers of the meter's resolution. */
+            reason = TX_REJECT_BAD_VALUE;
+            why = "more than 9 decimals, or 2^53 or more units of its last decimal: cannot "
+                  "be stored exactly";
+        }
+        if (reason != TX_INPUT_OK) {
+            note *n = part_note(p, &row, reason);
+            if (!n) {
+                rc = tx_err_set(&p->err, TX_ENOMEM, "%s: out of memory", tx_csv_name(c));
+                break;
+            }
+            n->why = why;
+            continue;
+        }
+        if (p->n == p->cap) {
+            size_t ncap = p->cap ? 2 * p->cap : (size_t)1 << 16;
+            reading *nr = tx_big_realloc(p->rd, ncap * sizeof *p->rd);
+            if (!nr) {
+                rc = tx_err_set(&p->err, TX_ENOMEM, "%s: out of memory", tx_csv_name(c));
+                break;
+            }
+            p->rd = nr;
+            p->cap = ncap;
+        }
+        p->rd[p->n] = (reading){
+            .slot = slot,
+            .window = slot / (int64_t)tx_store_chunk_slots(meters[m].interval_minutes),
+            .value = r.value,
+            .seq = p->n,
+            .row = meters[m].row,
+            .line = row.line > UINT32_MAX ? UINT32_MAX : (uint32_t)row.line,
+            .file = file,
+            .grid = (uint8_t)tx_store_grid_of(meters[m].interval_minutes),
+            .quality = r.quality,
+        };
+        p->n++;
+    }
+    p->rc = rc < 0 ? rc : TX_OK;
+    tx_csv_free(c);
+}
+
+/* Parts of a readings file: one per thread when the file is large enough to gain from it
+ * and holds no quote (a part boundary never falls inside a quoted field). */
+#define INGEST_PART_MIN_BYTES ((size_t)4 << 20)
+
+/* Parses one readings file into the batch; rejected rows go to the report. The file is
+ * read whole, split at line ends into parts parsed by parallel threads, and the parts'
+ * readings and notes are taken in file order, so the batch and the report are what a
+ * serial read gives. */
 static int read_readings_file(const char *path, tx_store *st, int64_t align_tol, batch *b,
                               rejects *rj, tx_ingest_summary *s, tx_err *err)
 {
@@ -568,90 +774,78 @@ static int read_readings_file(const char *path, tx_store *st, int64_t align_tol,
     b->files = nf;
     b->files[b->nfiles] = name;
     const uint16_t file = (uint16_t)b->nfiles++;
-    size_t n_meters = 0;
-    const tx_meter *meters = tx_store_meters(st, &n_meters);
-    /* The meter of the previous row: files usually hold a meter's rows together, so most
-     * rows skip the lookup. */
-    long last_meter = -1;
-    char last_id[TX_METER_ID_CAP] = "";
-    tx_csv_row row;
-    while ((rc = tx_csv_next(csv, &row, err)) == 1) {
-        rc = 0;
-        s->rows++;
-        tx_reading_row r;
-        int reason = tx_input_reading(&row, col, &r);
-        long m = -1;
-        int64_t slot = 0;
-        if (reason == TX_INPUT_OK) {
-            const tx_field *id = &r.meter_id;
-            if (id->len < sizeof last_id && memcmp(last_id, id->ptr, id->len) == 0 &&
-                last_id[id->len] == '\0') {
-                m = last_meter;
-            } else {
-                char idbuf[TX_METER_ID_CAP];
-                if (tx_field_copy(id, idbuf, sizeof idbuf))
-                    m = tx_store_find_meter(st, idbuf);
-                if (m >= 0) {
-                    memcpy(last_id, idbuf, sizeof last_id);
-                    last_meter = m;
-                }
-            }
-            if (m < 0) {
-                reason = TX_REJECT_UNKNOWN_METER;
-            } else if (tx_store_slot(r.t, meters[m].interval_minutes, &slot)) {
-                /* Clock drift of a few seconds is aligned to the grid and reported. */
-                int64_t shift = 0;
-                slot = nearest_slot(r.t, (int64_t)meters[m].interval_minutes * 60, align_tol,
-                                    &shift);
-                if (slot < 0) {
-                    reason = TX_REJECT_OFF_GRID;
-                } else {
-                    char detail[96];
-                    snprintf(detail, sizeof detail, "aligned to the grid by %+lld s",
-                             (long long)shift);
-                    s->aligned++;
-                    if ((rc = report(rj, path, row.line, -2, detail, &row, err)))
-                        break;
-                }
-            }
-            if (reason == TX_INPUT_OK && r.value < 0)
-                reason = meters[m].kind == TX_KIND_INTERVAL ? TX_REJECT_NEGATIVE_INTERVAL
-                                                            : TX_REJECT_BAD_VALUE;
-        }
-        const char *why = NULL;
-        if (reason == TX_INPUT_OK && tx_store_decimals_of(r.value) < 0) {
-            /* The store keeps readings exactly, as integers of the meter's resolution. */
-            reason = TX_REJECT_BAD_VALUE;
-            why = "more than 9 decimals, or 2^53 or more units of its last decimal: cannot "
-                  "be stored exactly";
-        }
-        if (reason != TX_INPUT_OK) {
-            if ((rc = report(rj, path, row.line, reason, why, &row, err)))
-                break;
-            continue;
-        }
-        if (b->n == b->cap) {
-            size_t ncap = b->cap ? 2 * b->cap : (size_t)1 << 16;
-            reading *nr = realloc(b->rd, ncap * sizeof *b->rd);
-            if (!nr) {
-                rc = tx_err_set(err, TX_ENOMEM, "%s: out of memory", path);
-                break;
-            }
+
+    uint64_t line0 = 0;
+    const size_t from = tx_csv_pos(csv, &line0), size = tx_csv_size(csv);
+    const char *data = tx_csv_data(csv);
+    int nparts = omp_get_max_threads();
+    if (nparts > 64)
+        nparts = 64;
+    if (nparts < 1 || size - from < INGEST_PART_MIN_BYTES ||
+        memchr(data + from, '"', size - from))
+        nparts = 1;
+    part parts[64];
+    memset(parts, 0, sizeof parts);
+    parts[0].from = from;
+    parts[0].line = line0;
+    for (int k = 1; k < nparts; k++) {
+        size_t at = from + (size - from) / (size_t)nparts * (size_t)k;
+        if (at < parts[k - 1].from)
+            at = parts[k - 1].from;
+        const char *nl = memchr(data + at, '\n', size - at);
+        parts[k].from = nl ? (size_t)(nl + 1 - data) : size;
+        parts[k - 1].to = parts[k].from;
+        uint64_t lines = 0;
+        for (const char *q = data + parts[k - 1].from, *e = data + parts[k].from;
+             q < e && (q = memchr(q, '\n', (size_t)(e - q))) != NULL; q++)
+            lines++;
+        parts[k].line = parts[k - 1].line + lines;
+    }
+    parts[nparts - 1].to = size;
+#pragma omp parallel for schedule(static, 1) num_threads(nparts) if (nparts > 1)
+    for (int k = 0; k < nparts; k++)
+        parse_part(csv, &parts[k], st, align_tol, col, file);
+
+    /* In file order: notes to the report, readings to the batch; the first part that
+     * failed ends the file (the caller drops its readings). */
+    size_t total = b->n;
+    for (int k = 0; k < nparts; k++)
+        total += parts[k].n;
+    if (total > b->cap) {
+        /* Grown by half at least: a batch of many small files is not copied per file. */
+        size_t ncap = b->cap + b->cap / 2 > total ? b->cap + b->cap / 2 : total;
+        reading *nr = tx_big_realloc(b->rd, ncap * sizeof *b->rd);
+        if (!nr)
+            rc = tx_err_set(err, TX_ENOMEM, "%s: out of memory", path);
+        else {
             b->rd = nr;
             b->cap = ncap;
         }
-        b->rd[b->n++] = (reading){
-            .slot = slot,
-            .window = slot / (int64_t)tx_store_chunk_slots(meters[m].interval_minutes),
-            .value = r.value,
-            .seq = b->seq++,
-            .row = meters[m].row,
-            .line = row.line > UINT32_MAX ? UINT32_MAX : (uint32_t)row.line,
-            .file = file,
-            .grid = (uint8_t)tx_store_grid_of(meters[m].interval_minutes),
-            .quality = r.quality,
-        };
     }
+    for (int k = 0; k < nparts && rc == TX_OK; k++) {
+        part *p = &parts[k];
+        s->rows += p->rows;
+        s->aligned += p->aligned;
+        for (size_t i = 0; i < p->nn && rc == TX_OK; i++) {
+            const note *n = &p->notes[i];
+            tx_csv_row row = {.line = n->line, .raw = n->raw, .raw_len = n->raw_len};
+            rc = report(rj, path, n->line, n->reason, n->reason == -2 ? n->detail : n->why,
+                        &row, err);
+        }
+        if (rc == TX_OK && p->rc != TX_OK)
+            rc = tx_err_set(err, p->rc, "%s", p->err.msg);
+        if (rc != TX_OK)
+            break;
+        reading *dst = b->rd + b->n;
+        for (size_t i = 0; i < p->n; i++) {
+            dst[i] = p->rd[i];
+            dst[i].seq = b->seq + i;
+        }
+        b->n += p->n;
+        b->seq += p->n;
+    }
+    for (int k = 0; k < nparts; k++)
+        part_free(&parts[k]);
     tx_csv_free(csv);
     return rc < 0 ? rc : TX_OK;
 }

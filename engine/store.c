@@ -9,6 +9,7 @@
 #define _GNU_SOURCE /* qsort_r */
 #include "store.h"
 #include "journal.h"
+#include "bigmem.h"
 #include "chunk.h"
 #include "h5io.h"
 
@@ -2952,7 +2953,7 @@ int tx_store_merge(tx_store *s, int interval_minutes, const tx_store_cell *cells
     if ((size_t)nt > round)
         nt = (int)round;
     mchunk *mc = calloc(round, sizeof *mc);
-    unsigned char *out = malloc(round * bound), *qout = malloc(round * qbound);
+    unsigned char *out = tx_big_malloc(round * bound), *qout = tx_big_malloc(round * qbound);
     wscratch **ws = wscratch_new(nt);
     bytes oldb = {0}, qoldb = {0};
     int ok = mc && out && qout && ws;
