@@ -536,6 +536,16 @@ void tx_journal_stats(const tx_journal *j, uint64_t *journal_bytes, uint64_t *ta
     *tail_bytes = j ? j->tail_bytes : 0;
 }
 
+/* Test hook: TANXIAO_TEST_CRASH=committed or =applying stops the process dead (exit 137,
+ * as a SIGKILL would) right after a commit record is on disk, or half way through applying
+ * the pages; tests/test_kill.py checks what the next opener makes of it. */
+static void crash_point(const char *name)
+{
+    const char *e = getenv("TANXIAO_TEST_CRASH");
+    if (e && strcmp(e, name) == 0)
+        _exit(137);
+}
+
 /* Copies the journal's pages (records [0, n)) into dst. 0 or -1 with errno. */
 static int apply_pages(int jfd, size_t n, int dst)
 {
@@ -546,8 +556,13 @@ static int apply_pages(int jfd, size_t n, int dst)
         return -1;
     }
     int rc = 0;
-    for (size_t i = 0; i < n && rc == 0; i += BATCH) {
-        size_t k = n - i < BATCH ? n - i : BATCH;
+    const size_t half = n / 2;
+    for (size_t i = 0, k; i < n && rc == 0; i += k) {
+        if (i == half && half > 0)
+            crash_point("applying");
+        k = n - i < BATCH ? n - i : BATCH;
+        if (i < half && i + k > half)
+            k = half - i; /* a batch ends half way, for the test hook */
         if (pread_full(jfd, buf, k * JR_REC, rec_off(i)) != 0) {
             rc = -1;
             break;
@@ -701,6 +716,7 @@ int tx_journal_commit(tx_journal *j, int *copied, tx_err *err)
             journal_free(j);
         return rc;
     }
+    crash_point("committed");
     /* Committed: from here on a failure leaves the journal, which the next opener applies. */
     if (apply_pages(j->jfd, j->n, j->fd) != 0 || ftruncate(j->fd, (off_t)j->final_size) != 0 ||
         fdatasync(j->fd) != 0) {

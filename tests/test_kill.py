@@ -8,10 +8,16 @@ complete.
    of everything), and the results of a run on POST.
 2. Ingest kills. N times: copy PRE into place, start the ingest of the rest, SIGKILL
    it after a delay drawn (seeded) over its measured duration, from very early to just past
-   its end. Then the store must open and hold exactly PRE or exactly POST (digest of the
-   catalogue and of every series value and quality, NaN-canonical); a working copy left
-   behind must not be taken for the store; re-running the ingest must succeed, remove the
-   working copy and the lock, and give POST.
+   its end. Without a committed journal left behind, the store file as left must hold
+   exactly PRE or exactly POST for any HDF5 reader (digest of the catalogue and of every
+   series value and quality, NaN-canonical). Then tanxiao reads it (a run), which applies a
+   committed journal or discards an open one: the store is then PRE or POST, POST when the
+   journal was committed, and no journal is left. Re-running the ingest must succeed and
+   give POST.
+2b. Deterministic crash points (TANXIAO_TEST_CRASH): right after the commit record and half
+   way through applying the journal; the next reader, or the next writer, applies it: POST.
+2c. A commit while an h5py reader holds the store: the writer copies, the reader keeps
+   reading PRE, the store is POST afterwards.
 3. Run kills. N times: start a run with no results file, SIGKILL it likewise; the results
    name then holds nothing or the complete reference results (/enterprise, /meter). A
    following run succeeds and gives the reference.
@@ -62,28 +68,33 @@ def sh(*args):
     return r.stdout
 
 
-def digest(path, groups):
-    """sha256 over every dataset under the groups (name, dtype, shape, bytes; NaN made
-    canonical), or None when the file does not open or lacks a group."""
+def digest_open(f, groups):
+    """sha256 over every dataset under the groups of an open file (name, dtype, shape,
+    bytes; NaN made canonical), or None when it lacks a group."""
     h = hashlib.sha256()
+    names = []
+    for g in groups:
+        if g not in f:
+            return None
+        f[g].visititems(lambda n, o, g=g: names.append(g + "/" + n)
+                        if isinstance(o, h5py.Dataset) else None)
+    for n in sorted(names):
+        a = np.ascontiguousarray(f[n][()])
+        if a.dtype.kind == "f":
+            a[np.isnan(a)] = np.nan
+        h.update(("%s %s %s\n" % (n, a.dtype.str, a.shape)).encode())
+        h.update(memoryview(a.reshape(-1).view(np.uint8)))
+    return h.hexdigest()
+
+
+def digest(path, groups):
+    """digest_open of a file, or None when it does not open or lacks a group."""
     try:
         with h5py.File(path, "r") as f:
-            names = []
-            for g in groups:
-                if g not in f:
-                    return None
-                f[g].visititems(lambda n, o, g=g: names.append(g + "/" + n)
-                                if isinstance(o, h5py.Dataset) else None)
-            for n in sorted(names):
-                a = np.ascontiguousarray(f[n][()])
-                if a.dtype.kind == "f":
-                    a[np.isnan(a)] = np.nan
-                h.update(("%s %s %s\n" % (n, a.dtype.str, a.shape)).encode())
-                h.update(memoryview(a.reshape(-1).view(np.uint8)))
+            return digest_open(f, groups)
     except (OSError, KeyError, ValueError) as e:
         print("  (does not open: %s)" % str(e).splitlines()[0][:120])
         return None
-    return h.hexdigest()
 
 
 STORE_GROUPS = ("enterprises", "meters", "events", "series")
@@ -92,6 +103,25 @@ RESULT_GROUPS = ("enterprise", "meter")
 
 def wips(store):
     return glob.glob(glob.escape(store) + ".wip-*")
+
+
+def journal_state(store):
+    """What a writer left in STORE.journal: None (nothing), "open" (no commit record: the
+    store file is as committed before) or "committed" (the next opener applies it)."""
+    try:
+        with open(store + ".journal", "rb") as f:
+            data = f.read()
+    except FileNotFoundError:
+        return None
+    return "committed" if len(data) >= 128 and data[-64:-56] == b"TXCOMMIT" else "open"
+
+
+def reset_store():
+    """PRE in place of the store, and nothing a killed writer left."""
+    for leftover in [store + ".journal", store + ".lock"] + wips(store):
+        if os.path.exists(leftover):
+            os.remove(leftover)
+    shutil.copyfile(pre_store, store)
 
 
 def ingest_cmd(dataset, store):
@@ -131,7 +161,7 @@ def kill_points(rng, duration, window, n):
     """n kill points (after_write, delay). Half are counted from the start, stratified over
     [0, 1.15 x duration) with one in each stratum, so the very early and the very late
     points are always tried. The other half are counted from the moment the process is
-    seen writing (its working copy or temporary file exists), stratified over 1.1 times
+    seen writing (its journal or temporary file exists), stratified over 1.1 times
     the shortest write measured, so they land inside the write whatever the start-up jitter
     of a loaded machine. Shuffled."""
     n_all = (n + 1) // 2
@@ -210,7 +240,8 @@ output = os.path.join(WORK, "results.h5")
 
 
 def ingest_busy(pid):
-    return os.path.exists("%s.wip-%d" % (store, pid))
+    """The writer has begun to change the store: its journal exists."""
+    return os.path.exists(store + ".journal")
 
 
 def run_busy(pid):
@@ -222,8 +253,7 @@ def no_output():
         os.remove(output)
 
 
-t_ingest, wi0, wi = profile(ingest_cmd(rest, store), ingest_busy,
-                             lambda: shutil.copyfile(pre_store, store))
+t_ingest, wi0, wi = profile(ingest_cmd(rest, store), ingest_busy, reset_store)
 t_run, wr0, wr = profile(run_cmd(full_store, city, output), run_busy, no_output)
 print("uninterrupted: ingest of the rest %.3f s, writing the store from %.3f s for %.3f s; "
       "run %.3f s, writing the results from %.3f s for %.3f s" %
@@ -231,33 +261,91 @@ print("uninterrupted: ingest of the rest %.3f s, writing the store from %.3f s f
 
 # ---- 2. kill ingest ----------------------------------------------------------------------
 states = {"pre": 0, "post": 0}
+journals = {"none": 0, "open": 0, "committed": 0}
 ing_mid = ing_done = 0
 for i, point in enumerate(kill_points(rng, t_ingest, wi, POINTS)):
     delay = point_name(point)
-    shutil.copyfile(pre_store, store)
+    reset_store()
     finished, mid = kill_after(ingest_cmd(rest, store), point, ingest_busy)
     ing_done += finished
     ing_mid += mid
+    js = journal_state(store)
+    # Without a commit record the file is untouched below its committed size, so any HDF5
+    # reader finds PRE or POST; a committed journal may be half applied, and only the
+    # engine, which applies it first, reads the store then.
+    raw = digest(store, STORE_GROUPS) if js != "committed" else None
+    # The engine's reader finishes or discards what the writer left.
+    r = subprocess.run(run_cmd(store, city, os.path.join(WORK, "probe.h5")),
+                       capture_output=True, text=True)
+    check(r.returncode == 0, "run on the store after an ingest kill: %s" % r.stderr.strip())
     d = digest(store, STORE_GROUPS)
     state = "pre" if d == PRE else "post" if d == POST else "BROKEN"
     if state in states:
         states[state] += 1
-    left = wips(store)
-    print("ingest kill %2d at %s: %s, store %s%s" %
+    journals[js or "none"] += 1
+    print("ingest kill %2d at %s: %s, journal %s, store %s" %
           (i, delay, "finished first" if finished else "mid-write" if mid else "killed",
-           state, ", working copy left" if left else ""), flush=True)
+           js or "none", state), flush=True)
     check(state != "BROKEN", "ingest killed at %s: the store is PRE or POST" % delay)
+    check(js == "committed" or raw == d, "ingest killed at %s: the file as left (journal %s) "
+          "is what the engine reads" % (delay, js))
+    check(js != "committed" or state == "post", "a committed journal gives POST")
+    # A reader applies a committed journal; an open one is the next writer's to remove
+    # (only the writer's lock tells a dead writer's journal from a live one's).
+    check(journal_state(store) == (None if js == "committed" else js),
+          "the reader applied a committed journal and left an open one")
     check(not finished or state == "post", "a finished ingest committed")
-    if i % 5 == 0:
-        # The engine itself reads the store (never the working copy).
-        r = subprocess.run(run_cmd(store, city, os.path.join(WORK, "probe.h5")),
-                           capture_output=True, text=True)
-        check(r.returncode == 0, "run on the store after an ingest kill: %s" % r.stderr.strip())
     r = subprocess.run(ingest_cmd(rest, store), capture_output=True, text=True)
     check(r.returncode == 0, "ingest after a kill succeeds: %s" % r.stderr.strip())
     check(digest(store, STORE_GROUPS) == POST, "ingest after a kill at %s gives POST" % delay)
-    check(not wips(store), "the next writer removed the dead working copy")
+    check(not wips(store), "no working copy left")
+    check(journal_state(store) is None, "the next writer removed the dead writer's journal")
     check(not os.path.exists(store + ".lock"), "no lock file after a completed ingest")
+
+# ---- 2b. deterministic crash points of a commit ------------------------------------------
+# TANXIAO_TEST_CRASH stops the writer dead right after its commit record is on disk, or
+# half way through applying the journal. The next opener, reader or writer, applies it.
+for point in ("committed", "applying"):
+    for opener in ("reader", "writer"):
+        reset_store()
+        r = subprocess.run(ingest_cmd(rest, store), capture_output=True, text=True,
+                           env=dict(os.environ, TANXIAO_TEST_CRASH=point))
+        check(r.returncode == 137, "crash at %s: the writer stopped dead (%d)" %
+              (point, r.returncode))
+        check(journal_state(store) == "committed", "crash at %s: a committed journal" % point)
+        if opener == "reader":
+            r = subprocess.run(run_cmd(store, city, os.path.join(WORK, "probe.h5")),
+                               capture_output=True, text=True)
+            check(r.returncode == 0, "a reader after a crash at %s: %s" % (point, r.stderr))
+            check("finished the commit of a writer that was killed" in r.stderr,
+                  "the reader says it finished the commit")
+            check(digest(os.path.join(WORK, "probe.h5"), RESULT_GROUPS) == REF,
+                  "the reader after a crash at %s computes from POST" % point)
+        else:
+            r = subprocess.run(ingest_cmd(rest, store), capture_output=True, text=True)
+            check(r.returncode == 0, "a writer after a crash at %s: %s" % (point, r.stderr))
+            check(" 0 stored" in r.stdout, "the writer after a crash at %s finds the rest "
+                  "stored: %s" % (point, r.stdout.strip().splitlines()[:1]))
+        check(journal_state(store) is None, "crash at %s, %s: journal applied and removed" %
+              (point, opener))
+        check(digest(store, STORE_GROUPS) == POST, "crash at %s, %s opens: POST" %
+              (point, opener))
+        print("crash at %s, then a %s: store %s" %
+              (point, opener, "post" if digest(store, STORE_GROUPS) == POST else "BROKEN"))
+
+# ---- 2c. a commit while a reader holds the store -----------------------------------------
+# HDF5 holds a shared flock on a file it reads (as tanxiao's readers do): the writer then
+# commits by copying, and the open reader keeps reading PRE.
+reset_store()
+with h5py.File(store, "r") as held:
+    before = digest_open(held, STORE_GROUPS)
+    r = subprocess.run(ingest_cmd(rest, store), capture_output=True, text=True)
+    check(r.returncode == 0, "ingest while a reader holds the store: %s" % r.stderr)
+    check(digest_open(held, STORE_GROUPS) == before == PRE,
+          "the open reader still reads PRE after the commit")
+check(digest(store, STORE_GROUPS) == POST, "after the commit by copy the store is POST")
+check(not wips(store) and journal_state(store) is None, "the commit by copy left nothing")
+print("commit with a reader holding the store: the reader kept PRE, the store is POST")
 
 # ---- 3. kill run -------------------------------------------------------------------------
 run_mid = run_done = run_complete = 0
@@ -280,7 +368,7 @@ check(digest(output, RESULT_GROUPS) == REF, "a run after the kills gives the ref
 stale_tmp = len(glob.glob(glob.escape(output) + ".tmp-*"))
 
 # ---- 4. two writers ----------------------------------------------------------------------
-shutil.copyfile(pre_store, store)
+reset_store()
 lock = store + ".lock"
 first = subprocess.Popen(ingest_cmd(city, store), stdout=subprocess.DEVNULL,
                          stderr=subprocess.PIPE, text=True)
@@ -304,9 +392,10 @@ check(digest(store, STORE_GROUPS) == POST, "the first ingest's store is POST")
 
 # ---- summary -----------------------------------------------------------------------------
 elapsed = time.monotonic() - t_start
-print("ingest: %d kill points, %d mid-write (working copy present at the kill), %d finished "
-      "before the kill; store after the kill: %d pre, %d post" %
-      (POINTS, ing_mid, ing_done, states["pre"], states["post"]))
+print("ingest: %d kill points, %d mid-write (journal present at the kill), %d finished "
+      "before the kill; journal left: %d none, %d open, %d committed; store after the kill: "
+      "%d pre, %d post" % (POINTS, ing_mid, ing_done, journals["none"], journals["open"],
+                           journals["committed"], states["pre"], states["post"]))
 print("run: %d kill points, %d mid-write (temporary results present at the kill), %d finished "
       "before the kill; results present after %d; temporary files of killed runs left: %d" %
       (POINTS, run_mid, run_done, run_complete, stale_tmp))
