@@ -57,10 +57,13 @@ typedef struct {
 static void csv_quoted(FILE *f, const char *s, size_t len)
 {
     fputc('"', f);
-    for (size_t i = 0; i < len; i++) {
-        if (s[i] == '"')
+    for (const char *end = s + len; s < end;) {
+        const char *q = memchr(s, '"', (size_t)(end - s));
+        size_t run = q ? (size_t)(q + 1 - s) : (size_t)(end - s);
+        fwrite(s, 1, run, f); /* up to and with a quote, which is then doubled */
+        if (q)
             fputc('"', f);
-        fputc(s[i], f);
+        s += run;
     }
     fputc('"', f);
 }
@@ -342,31 +345,45 @@ static int ingest_catalogue(const char *dir, tx_store *st, const tx_tables *tabl
  * files finds only duplicates. A batch closes when it holds this many readings. */
 #define INGEST_BATCH_READINGS ((size_t)8 << 20)
 
+/* A reading of the batch: 32 bytes. Its order of reading is (file, line): files are
+ * indexed in the order read and lines grow within a file. */
 typedef struct {
     int64_t slot;
-    int64_t window; /* slot / chunk slots of the grid: one store window */
     double value;
-    uint64_t seq;   /* order within the batch: file order, then row order */
     uint32_t row;   /* store row in the grid */
-    uint32_t line;  /* for the conflict report (clamped at 2^32 - 1) */
+    uint32_t line;  /* for the conflict report and the order read (clamped at 2^32 - 1) */
     uint16_t file;  /* index into the batch's file names */
     uint8_t grid;
     uint8_t quality;
 } reading;
 
+/* Slots per store window (chunk column) of each grid. */
+static int64_t window_slots[TX_STORE_NGRIDS];
+
+static int64_t window_of(const reading *r)
+{
+    return r->slot / window_slots[r->grid];
+}
+
+/* The readings of one file part, as parsed (owned by the batch). */
 typedef struct {
     reading *rd;
-    size_t n, cap;
+    size_t n;
+} segment;
+
+typedef struct {
+    segment *segs; /* readings in the order read, until the batch is sorted */
+    size_t nsegs, segcap;
+    size_t n;      /* readings in the segments */
+    reading *rd;   /* the sorted batch */
+    size_t cap;
     char **files; /* names of the batch's files, owned */
     size_t nfiles;
-    uint64_t seq;
     /* scratch for store windows: the cells of one, and what was stored in them */
     tx_store_cell *cells;
     double *old;
     uint8_t *oldq;
     size_t bufcap;
-    reading *spare; /* the sort's second array */
-    size_t sparecap;
 } batch;
 
 static int cmp_reading(const void *a, const void *b)
@@ -374,13 +391,16 @@ static int cmp_reading(const void *a, const void *b)
     const reading *x = a, *y = b;
     if (x->grid != y->grid)
         return x->grid < y->grid ? -1 : 1;
-    if (x->window != y->window)
-        return x->window < y->window ? -1 : 1;
+    int64_t wx = window_of(x), wy = window_of(y);
+    if (wx != wy)
+        return wx < wy ? -1 : 1;
     if (x->row != y->row)
         return x->row < y->row ? -1 : 1;
     if (x->slot != y->slot)
         return x->slot < y->slot ? -1 : 1;
-    return x->seq < y->seq ? -1 : x->seq > y->seq;
+    if (x->file != y->file)
+        return x->file < y->file ? -1 : 1;
+    return x->line < y->line ? -1 : x->line > y->line;
 }
 
 /* Applies one window of final readings (same grid and store window, one per cell, sorted
@@ -429,87 +449,97 @@ static int apply_window(tx_store *st, batch *b, reading *rd, size_t n, rejects *
     return TX_OK;
 }
 
-/* Sorts one grid's readings r[0, n) into out by (window, row, slot, order read): a stable
- * counting sort by (window, row), then each (window, row) run, which is in the order read,
- * is checked for slot order (a file holds each meter's rows in time order) and sorted only
- * where it is not. A key range too wide for counts (readings spread over many windows)
- * gets a qsort instead. */
-static void sort_grid(reading *r, size_t n, reading *out)
+/* Sorts the batch's segments into b->rd by (grid, window, row, slot, order read): one
+ * stable counting sort by (grid, window, row) straight from the segments, then each
+ * (grid, window, row) run, which is in the order read, is checked for slot order (a file
+ * holds each meter's rows in time order) and sorted only where it is not. Linear for the
+ * usual batch; keys too spread for counts (readings over many windows) get a qsort.
+ * Frees the segments. 0 or TX_ENOMEM. */
+static int sort_batch(batch *b)
 {
-    if (n == 0)
-        return;
-    int64_t wmin = r[0].window, wmax = r[0].window;
-    uint32_t rmax = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (r[i].window < wmin)
-            wmin = r[i].window;
-        if (r[i].window > wmax)
-            wmax = r[i].window;
-        if (r[i].row > rmax)
-            rmax = r[i].row;
+    if (b->n > b->cap) {
+        reading *nr = tx_big_realloc(b->rd, b->n * sizeof *nr);
+        if (!nr)
+            return TX_ENOMEM;
+        b->rd = nr;
+        b->cap = b->n;
     }
-    const uint64_t rows = (uint64_t)rmax + 1, windows = (uint64_t)(wmax - wmin) + 1;
+    int64_t wmin[TX_STORE_NGRIDS], wmax[TX_STORE_NGRIDS];
+    uint32_t rmax[TX_STORE_NGRIDS] = {0};
+    size_t ng[TX_STORE_NGRIDS] = {0};
+    for (size_t q = 0; q < b->nsegs; q++)
+        for (size_t i = 0; i < b->segs[q].n; i++) {
+            const reading *r = &b->segs[q].rd[i];
+            const int g = r->grid;
+            const int64_t w = window_of(r);
+            if (!ng[g]++) {
+                wmin[g] = wmax[g] = w;
+            } else {
+                wmin[g] = w < wmin[g] ? w : wmin[g];
+                wmax[g] = w > wmax[g] ? w : wmax[g];
+            }
+            rmax[g] = r->row > rmax[g] ? r->row : rmax[g];
+        }
+    uint64_t base[TX_STORE_NGRIDS + 1] = {0}, rows[TX_STORE_NGRIDS] = {0};
+    for (int g = 0; g < TX_STORE_NGRIDS; g++) {
+        uint64_t keys = 0;
+        if (ng[g]) {
+            rows[g] = (uint64_t)rmax[g] + 1;
+            keys = (uint64_t)(wmax[g] - wmin[g]) + 1;
+            keys = keys > (UINT64_C(1) << 40) / rows[g] ? UINT64_C(1) << 40 : keys * rows[g];
+        }
+        base[g + 1] = base[g] + keys;
+    }
     size_t *count = NULL;
-    if (windows <= (4 * (uint64_t)n + 65536) / rows)
-        count = calloc((size_t)(windows * rows) + 1, sizeof *count);
-    if (!count) {
-        memcpy(out, r, n * sizeof *r);
-        qsort(out, n, sizeof *out, cmp_reading);
-        return;
+    if (base[TX_STORE_NGRIDS] <= 4 * (uint64_t)b->n + 65536)
+        count = calloc((size_t)base[TX_STORE_NGRIDS] + 1, sizeof *count);
+#define KEY(r) ((size_t)(base[(r)->grid] + (uint64_t)(window_of(r) - wmin[(r)->grid]) *     \
+                                               rows[(r)->grid] + (r)->row))
+    if (count) {
+        for (size_t q = 0; q < b->nsegs; q++)
+            for (size_t i = 0; i < b->segs[q].n; i++)
+                count[KEY(&b->segs[q].rd[i]) + 1]++;
+        for (size_t k = 0; k < (size_t)base[TX_STORE_NGRIDS]; k++)
+            count[k + 1] += count[k];
+        for (size_t q = 0; q < b->nsegs; q++)
+            for (size_t i = 0; i < b->segs[q].n; i++) {
+                const reading *r = &b->segs[q].rd[i];
+                b->rd[count[KEY(r)]++] = *r;
+            }
+        free(count);
+    } else {
+        size_t at = 0;
+        for (size_t q = 0; q < b->nsegs; q++) {
+            memcpy(b->rd + at, b->segs[q].rd, b->segs[q].n * sizeof *b->rd);
+            at += b->segs[q].n;
+        }
+        qsort(b->rd, b->n, sizeof *b->rd, cmp_reading);
     }
-    const size_t nkeys = (size_t)(windows * rows);
-#define KEY(x) ((size_t)((uint64_t)((x).window - wmin) * rows + (x).row))
-    for (size_t i = 0; i < n; i++)
-        count[KEY(r[i]) + 1]++;
-    for (size_t k = 0; k < nkeys; k++)
-        count[k + 1] += count[k];
-    for (size_t i = 0; i < n; i++)
-        out[count[KEY(r[i])]++] = r[i];
 #undef KEY
-    free(count);
-    for (size_t i = 0, j; i < n; i = j) {
+    for (size_t q = 0; q < b->nsegs; q++)
+        free(b->segs[q].rd);
+    b->nsegs = 0;
+    reading *r = b->rd;
+    for (size_t i = 0, j; i < b->n; i = j) {
         int sorted = 1;
-        for (j = i + 1; j < n && out[j].window == out[i].window && out[j].row == out[i].row;
+        const int64_t w = window_of(&r[i]);
+        for (j = i + 1; j < b->n && r[j].grid == r[i].grid && r[j].row == r[i].row &&
+                        window_of(&r[j]) == w;
              j++)
-            if (out[j].slot < out[j - 1].slot)
+            if (r[j].slot < r[j - 1].slot)
                 sorted = 0;
         if (!sorted)
-            qsort(out + i, j - i, sizeof *out, cmp_reading);
+            qsort(r + i, j - i, sizeof *r, cmp_reading);
     }
-}
-
-/* Sorts the batch by (grid, window, row, slot, order read): a stable counting sort by grid
- * into a second array, then each grid's readings back into the first (sort_grid). Linear
- * for the usual batch; without room for the second array, a qsort in place. */
-static void sort_batch(batch *b)
-{
-    size_t count[TX_STORE_NGRIDS + 1] = {0};
-    for (size_t i = 0; i < b->n; i++)
-        count[b->rd[i].grid + 1]++;
-    for (int g = 0; g < TX_STORE_NGRIDS; g++)
-        count[g + 1] += count[g];
-    if (b->n > b->sparecap) {
-        reading *sp = tx_big_realloc(b->spare, b->n * sizeof *sp);
-        if (!sp) { /* no room for the copy: sort in place */
-            qsort(b->rd, b->n, sizeof *b->rd, cmp_reading);
-            return;
-        }
-        b->spare = sp;
-        b->sparecap = b->n;
-    }
-    size_t at[TX_STORE_NGRIDS];
-    memcpy(at, count, sizeof at);
-    for (size_t i = 0; i < b->n; i++)
-        b->spare[at[b->rd[i].grid]++] = b->rd[i];
-    for (int g = 0; g < TX_STORE_NGRIDS; g++)
-        sort_grid(b->spare + count[g], count[g + 1] - count[g], b->rd + count[g]);
+    return TX_OK;
 }
 
 /* Merges the batch (later wins per cell), applies it window by window and empties it. */
 static int flush_batch(tx_store *st, batch *b, rejects *rj, tx_ingest_summary *s, tx_err *err)
 {
-    int rc = TX_OK;
-    sort_batch(b);
+    int rc = sort_batch(b);
+    if (rc != TX_OK)
+        return tx_err_set(err, rc, "out of memory for a batch of %zu readings", b->n);
     /* Keep the last reading of each cell; earlier ones are duplicates or conflicts. */
     size_t k = 0;
     for (size_t i = 0; i < b->n && !rc; i++) {
@@ -532,7 +562,8 @@ static int flush_batch(tx_store *st, batch *b, rejects *rj, tx_ingest_summary *s
         b->rd[k++] = b->rd[i];
     }
     for (size_t i = 0, j; !rc && i < k; i = j) {
-        for (j = i + 1; j < k && b->rd[j].grid == b->rd[i].grid && b->rd[j].window == b->rd[i].window;
+        const int64_t w = window_of(&b->rd[i]);
+        for (j = i + 1; j < k && b->rd[j].grid == b->rd[i].grid && window_of(&b->rd[j]) == w;
              j++)
             ;
         rc = apply_window(st, b, b->rd + i, j - i, rj, s, err);
@@ -549,11 +580,13 @@ static void batch_free(batch *b)
     for (size_t f = 0; f < b->nfiles; f++)
         free(b->files[f]);
     free(b->files);
+    for (size_t q = 0; q < b->nsegs; q++)
+        free(b->segs[q].rd);
+    free(b->segs);
     free(b->rd);
     free(b->cells);
     free(b->old);
     free(b->oldq);
-    free(b->spare);
 }
 
 /* Parses one readings file into the batch; rejected rows go to the report. */
@@ -720,9 +753,7 @@ static void parse_part(const tx_csv *csv, part *p, tx_store *st, int64_t align_t
         }
         p->rd[p->n] = (reading){
             .slot = slot,
-            .window = slot / (int64_t)tx_store_chunk_slots(meters[m].interval_minutes),
             .value = r.value,
-            .seq = p->n,
             .row = meters[m].row,
             .line = row.line > UINT32_MAX ? UINT32_MAX : (uint32_t)row.line,
             .file = file,
@@ -806,20 +837,18 @@ static int read_readings_file(const char *path, tx_store *st, int64_t align_tol,
     for (int k = 0; k < nparts; k++)
         parse_part(csv, &parts[k], st, align_tol, col, file);
 
-    /* In file order: notes to the report, readings to the batch; the first part that
-     * failed ends the file (the caller drops its readings). */
-    size_t total = b->n;
-    for (int k = 0; k < nparts; k++)
-        total += parts[k].n;
-    if (total > b->cap) {
-        /* Grown by half at least: a batch of many small files is not copied per file. */
-        size_t ncap = b->cap + b->cap / 2 > total ? b->cap + b->cap / 2 : total;
-        reading *nr = tx_big_realloc(b->rd, ncap * sizeof *b->rd);
-        if (!nr)
+    /* In file order: notes to the report, then readings to the batch; the first part that
+     * failed ends the file, and none of its readings is taken. */
+    if (b->nsegs + (size_t)nparts > b->segcap) {
+        size_t cap = b->segcap ? 2 * b->segcap : 64;
+        while (cap < b->nsegs + (size_t)nparts)
+            cap *= 2;
+        segment *ns = realloc(b->segs, cap * sizeof *ns);
+        if (!ns)
             rc = tx_err_set(err, TX_ENOMEM, "%s: out of memory", path);
         else {
-            b->rd = nr;
-            b->cap = ncap;
+            b->segs = ns;
+            b->segcap = cap;
         }
     }
     for (int k = 0; k < nparts && rc == TX_OK; k++) {
@@ -834,15 +863,12 @@ static int read_readings_file(const char *path, tx_store *st, int64_t align_tol,
         }
         if (rc == TX_OK && p->rc != TX_OK)
             rc = tx_err_set(err, p->rc, "%s", p->err.msg);
-        if (rc != TX_OK)
-            break;
-        reading *dst = b->rd + b->n;
-        for (size_t i = 0; i < p->n; i++) {
-            dst[i] = p->rd[i];
-            dst[i].seq = b->seq + i;
-        }
-        b->n += p->n;
-        b->seq += p->n;
+    }
+    /* The file's readings join the batch only when all of it was read. */
+    for (int k = 0; k < nparts && rc == TX_OK; k++) {
+        b->segs[b->nsegs++] = (segment){parts[k].rd, parts[k].n};
+        b->n += parts[k].n;
+        parts[k].rd = NULL;
     }
     for (int k = 0; k < nparts; k++)
         part_free(&parts[k]);
@@ -890,6 +916,8 @@ static int list_reading_files(const char *dir, char ***names, size_t *n, tx_err 
 int tx_ingest(const tx_ingest_params *p, tx_ingest_summary *s, tx_err *err)
 {
     memset(s, 0, sizeof *s);
+    for (int g = 0; g < TX_STORE_NGRIDS; g++)
+        window_slots[g] = (int64_t)tx_store_chunk_slots(tx_store_grid_minutes[g]);
     if (!p->dataset_dir || !p->store_path)
         return tx_err_set(err, TX_EINVAL, "ingest needs a dataset directory and --store");
     rejects rj = {NULL, "", s};
@@ -914,7 +942,6 @@ int tx_ingest(const tx_ingest_params *p, tx_ingest_summary *s, tx_err *err)
         for (size_t i = 0; !rc && i < nfiles; i++) {
             char path[1400];
             snprintf(path, sizeof path, "%s/readings/%s", p->dataset_dir, files[i]);
-            size_t before = bt.n;
             tx_err ferr = {0};
             rc = read_readings_file(path, st, (int64_t)tables.align_tolerance_s, &bt, &rj, s,
                                     &ferr);
@@ -923,7 +950,6 @@ int tx_ingest(const tx_ingest_params *p, tx_ingest_summary *s, tx_err *err)
                 /* A file that cannot be read (header, encoding, truncation) is skipped whole:
                  * none of its rows is stored, the others go on, and the report and the
                  * summary name it. */
-                bt.n = before;
                 s->files_failed++;
                 if (!s->first_failure[0])
                     memcpy(s->first_failure, ferr.msg, sizeof s->first_failure);
