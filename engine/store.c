@@ -1974,6 +1974,11 @@ void tx_store_abort(tx_store *s)
     store_free(s);
 }
 
+int tx_store_read_fd(const tx_store *s)
+{
+    return s ? s->read_fd : -1;
+}
+
 int tx_store_file_size(tx_store *s, uint64_t *bytes, tx_err *err)
 {
     hsize_t size = 0;

@@ -218,6 +218,10 @@ typedef struct {
 int tx_store_merge(tx_store *s, int interval_minutes, const tx_store_cell *cells, size_t n,
                    double *old, uint8_t *oldq, size_t *changed, tx_err *err);
 
+/* A reader's descriptor of the store file it holds (with a shared flock, see above): the
+ * file the session reads, even when a writer has since renamed another over its name. -1
+ * for writers. Owned by the store. */
+int tx_store_read_fd(const tx_store *s);
 /* Size in bytes of the file the session works on (the working copy once it has changes;
  * exact after tx_store_flush, cached chunks not yet written are not counted before). */
 int tx_store_file_size(tx_store *s, uint64_t *bytes, tx_err *err);

@@ -55,24 +55,18 @@ int tx_file_checksum(const char *path, uint64_t *sum, uint64_t *size, tx_err *er
     return TX_OK;
 }
 
-int tx_file_xxh3(const char *path, uint64_t *sum, uint64_t *size, tx_err *err)
+int tx_fd_xxh3(int fd, const char *name, uint64_t *sum, uint64_t *size, tx_err *err)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
     struct stat st;
-    if (fd < 0 || fstat(fd, &st) != 0) {
-        int e = errno;
-        if (fd >= 0)
-            close(fd);
-        return tx_err_set(err, TX_EIO, "%s: cannot open for checksum (%s)", path, strerror(e));
-    }
+    if (fstat(fd, &st) != 0)
+        return tx_err_set(err, TX_EIO, "%s: cannot stat for checksum (%s)", name,
+                          strerror(errno));
     /* Mapped, not read: the store is gigabytes and a read would copy every byte once more
      * than the hash needs. 16 MiB windows, each unmapped before the next, so the mapped
      * pages never add more than that to the process's resident memory. */
     XXH3_state_t *xs = XXH3_createState();
-    if (!xs) {
-        close(fd);
-        return tx_err_set(err, TX_ENOMEM, "%s: out of memory", path);
-    }
+    if (!xs)
+        return tx_err_set(err, TX_ENOMEM, "%s: out of memory", name);
     XXH3_64bits_reset(xs);
     const off_t win = (off_t)16 << 20;
     for (off_t at = 0; at < st.st_size; at += win) {
@@ -81,8 +75,7 @@ int tx_file_xxh3(const char *path, uint64_t *sum, uint64_t *size, tx_err *err)
         if (p == MAP_FAILED) {
             int e = errno;
             XXH3_freeState(xs);
-            close(fd);
-            return tx_err_set(err, TX_EIO, "%s: cannot map for checksum (%s)", path,
+            return tx_err_set(err, TX_EIO, "%s: cannot map for checksum (%s)", name,
                               strerror(e));
         }
         madvise(p, len, MADV_SEQUENTIAL);
@@ -91,11 +84,21 @@ int tx_file_xxh3(const char *path, uint64_t *sum, uint64_t *size, tx_err *err)
     }
     uint64_t h = XXH3_64bits_digest(xs);
     XXH3_freeState(xs);
-    close(fd);
     *sum = h;
     if (size)
         *size = (uint64_t)st.st_size;
     return TX_OK;
+}
+
+int tx_file_xxh3(const char *path, uint64_t *sum, uint64_t *size, tx_err *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return tx_err_set(err, TX_EIO, "%s: cannot open for checksum (%s)", path,
+                          strerror(errno));
+    int rc = tx_fd_xxh3(fd, path, sum, size, err);
+    close(fd);
+    return rc;
 }
 
 /* One table file being read: the reader and its column map. */

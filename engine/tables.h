@@ -88,5 +88,8 @@ int tx_file_checksum(const char *path, uint64_t *sum, uint64_t *size, tx_err *er
  * which is gigabytes (FNV-1a goes a byte at a time, about 0.5 GB/s; XXH3 over a mapping of
  * the file, tens of GB/s from the page cache). */
 int tx_file_xxh3(const char *path, uint64_t *sum, uint64_t *size, tx_err *err);
+/* The same of the file open as fd (read with pread-free mappings: safe beside other
+ * threads' use of fd); name is for messages. */
+int tx_fd_xxh3(int fd, const char *name, uint64_t *sum, uint64_t *size, tx_err *err);
 
 #endif /* TX_TABLES_H */
