@@ -1362,18 +1362,18 @@ static void grid_close(grid *gr)
     gr->value = gr->quality = H5I_INVALID_HID;
 }
 
-/* ---- crash safety: the writer's lock, working copy and commit ---------------------------- */
+/* ---- crash safety: the writer's lock, the journal and the commit ---------------------------- */
 
 /*
  * HDF5 changes a file in place, and a process killed in the middle of that leaves metadata
- * that may not even open. So a writer never changes the committed file. It holds an
- * exclusive flock on "<store>.lock" for the whole session (the file is removed at the
- * end), makes a copy "<store>.wip-<pid>" at its first change and works on that, and
- * commits at close: fsync the copy, rename it over the store, fsync the directory. Killed
- * at any moment, it leaves the store as it was before the session or as it is after, plus
- * at most a working copy and a lock file nobody holds, which the next writer deals with.
- * Readers take no lock: they open the committed file, which nobody changes, and a commit
- * replaces it under them by another inode, so they keep reading the old one.
+ * that may not even open. So a writer never changes the committed bytes before its commit
+ * is on disk. It holds an exclusive flock on "<store>.lock" for the whole session (the
+ * file is removed at the end), works on the store through the redo journal (journal.h)
+ * from its first change, and commits at close. Killed at any moment, it leaves the store
+ * as it was before the session, or a committed journal that the next opener applies, plus
+ * a lock file nobody holds. Readers hold a shared flock on the store file, so a commit
+ * never changes a file under them: it copies instead (journal.c). A new store is created as
+ * a working copy "<store>.wip-<pid>" and renamed into place.
  */
 
 /* "<path><suffix>" in new memory, or NULL. */

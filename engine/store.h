@@ -70,18 +70,20 @@ size_t tx_store_chunk_rows(int interval_minutes);
 size_t tx_store_chunk_slots(int interval_minutes);
 
 /*
- * Crash safety. A writer never changes the committed store file. tx_store_open(writable)
- * takes an exclusive lock (flock on "STORE.lock", never waiting; the file is removed at
- * close) and removes working copies left by writers that died. The first change of the
- * session (a put that changes the catalogue, once flushed or closed, or a series write)
- * copies STORE to "STORE.wip-PID" and every write goes there; tx_store_close commits:
- * fsync, rename over STORE, fsync of the directory. So whether the process is killed, or a
- * write or the caller fails, STORE holds either the whole session or none of it. A session
- * that changes nothing copies nothing and leaves STORE as it was. A new store is created
- * as the working copy and appears under its name at close. The copy needs free space of
- * the store's size and costs a read and a write of it (a reflink where the filesystem has
- * them). Readers take no lock and read the committed file; a commit replaces it by a new
- * file under them, so an open reader keeps the state it opened.
+ * Crash safety. A writer never changes the committed bytes of the store before its
+ * commit is on disk. tx_store_open(writable) takes an exclusive lock (flock on
+ * "STORE.lock", never waiting; the file is removed at close), finishes or discards what a
+ * killed writer left (tx_journal_recover) and removes stale working copies. The first
+ * change of the session (a put that changes the catalogue, once flushed or closed, or a
+ * series write) reopens STORE through the redo journal (journal.h): writes beyond the
+ * committed size go to the file, writes below it to "STORE.journal". tx_store_close
+ * commits (journal synced, commit record, pages applied, synced, journal removed). So
+ * whether the process is killed, or a write or the caller fails, STORE holds either the
+ * whole session or none of it once tanxiao has opened it again. A session that changes
+ * nothing writes nothing. A new store is created as "STORE.wip-PID" and renamed into place
+ * at close. Readers hold a shared flock on the store file for their session (and apply a
+ * committed journal a killed writer left, first); a commit that finds readers copies the
+ * store instead of changing it in place, so an open reader keeps the state it opened.
  *
  * Opens a store; writable != 0 creates it when absent. zstd_level applies to new data.
  * Errors: TX_ENOTFOUND (absent and read-only), TX_EINVAL "not a tanxiao store" (not a
