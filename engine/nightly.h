@@ -13,7 +13,7 @@
  *      and is never removed (a flock dies with its process). Temporary files of killed
  *      nights (".tmp-PID" of dead PIDs) are removed.
  *   3. Every input directory is ingested into the store, in order (tx_ingest: idempotent,
- *      the store's own writer lock and copy-on-write commit). Reading files that cannot be
+ *      the store's own writer lock and redo journal). Reading files that cannot be
  *      read are skipped and counted (files_failed); any other ingest error ends the night.
  *   4. tx_run writes OUTPUT_DIR/tanxiao-D.h5 (D as YYYY-MM-DD) under a temporary name and
  *      renames it when complete. A rerun on the same date replaces that file atomically.

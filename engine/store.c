@@ -138,15 +138,14 @@ typedef struct {
 struct tx_store {
     char *path;   /* as the caller named it, for messages */
     char *target; /* the file itself (symbolic links resolved), which a commit replaces */
-    char *wip;    /* writer's working copy "<target>.wip-<pid>"; NULL while s->file is the
-                   * committed file, opened read-only (a writer that has changed nothing) */
+    char *wip;    /* a new store's working copy "<target>.wip-<pid>", renamed at close */
     hid_t file;
     int writable;
     char *lock;  /* "<target>.lock", held by a writer through lock_fd (-1 for readers) */
     int lock_fd;
     tx_journal *jr; /* a writer's journal, from its first change (journal.h) */
     int read_fd;    /* a reader's descriptor of the store, holding a shared flock */
-    int failed;  /* the first error of a write to the working copy: close discards it */
+    int failed;  /* the first error of a write of the session: close discards it */
     int level;
     table ent, met, ev;
     grid g[TX_STORE_NGRIDS];
@@ -1969,8 +1968,8 @@ int tx_store_close(tx_store *s, tx_err *err)
 
 void tx_store_abort(tx_store *s)
 {
-    /* HDF5 still writes the cached chunks into the working copy as it closes; the copy is
-     * removed right after. */
+    /* HDF5 still writes its caches through the journal as it closes; the journal is
+     * discarded right after. */
     store_free(s);
 }
 
@@ -2681,7 +2680,7 @@ static int rescale_rows(tx_store *s, int g, size_t row0, size_t nrows, const uin
 }
 
 /* Creates grid g, or grows its extent, so that it covers rows x slots (both datasets and
- * the decimals of every row); on the working copy. */
+ * the decimals of every row); through the journal. */
 static int grid_cover(tx_store *s, int g, hsize_t rows, hsize_t slots, tx_err *err)
 {
     grid *gr = &s->g[g];
@@ -2707,7 +2706,7 @@ static int grid_cover(tx_store *s, int g, hsize_t rows, hsize_t slots, tx_err *e
     return TX_OK;
 }
 
-/* The write itself, on the working copy; any failure ends the session's writing. need: the
+/* The write itself, through the journal; any failure ends the session's writing. need: the
  * decimals each row's values need (NULL: no more than the row has). */
 static int write_block(tx_store *s, int interval_minutes, size_t row0, size_t nrows,
                        int64_t slot0, size_t nslots, const double *value,

@@ -100,17 +100,17 @@ size_t tx_store_chunk_slots(int interval_minutes);
 int tx_store_open(const char *path, int writable, int zstd_level, tx_store **out,
                   tx_err *err);
 /* Ends a session. Readers: closes. Writers: writes the catalogue (when changed) and the
- * cached chunks, closes, and commits the working copy over STORE (see above); when any
- * write of the session failed (or the commit fails) nothing is committed, the copy is
- * removed and STORE is as it was. Returns 0 or the first error; the store is freed and the
+ * cached chunks, closes, and commits the journal into STORE (see above); when any write of
+ * the session failed nothing is committed, the journal is removed and STORE is as it was
+ * (a commit that fails after its commit record leaves the journal for the next opener). Returns 0 or the first error; the store is freed and the
  * lock released in every case. Accepts NULL. Callers that fail half way through a session
  * call tx_store_abort instead, so that their partial work is not committed. */
 int tx_store_close(tx_store *s, tx_err *err);
-/* Ends a session without committing anything: closes, removes the working copy, releases
- * the lock. STORE is as it was when the session opened. Accepts NULL. */
+/* Ends a session without committing anything: closes, discards the journal (or a new
+ * store's working copy), releases the lock. STORE is as it was when the session opened. Accepts NULL. */
 void tx_store_abort(tx_store *s);
 /* Writes the catalogue (the tables changed since the last write) and the cached chunks
- * into the working copy and flushes it, without closing. No-op on a read-only store or a
+ * through the journal and flushes HDF5's caches into it, without closing. No-op on a read-only store or a
  * session without changes. Nothing is visible under STORE's name before tx_store_close. */
 int tx_store_flush(tx_store *s, tx_err *err);
 
@@ -224,7 +224,7 @@ int tx_store_merge(tx_store *s, int interval_minutes, const tx_store_cell *cells
  * file the session reads, even when a writer has since renamed another over its name. -1
  * for writers. Owned by the store. */
 int tx_store_read_fd(const tx_store *s);
-/* Size in bytes of the file the session works on (the working copy once it has changes;
+/* Size in bytes of the file the session works on (as HDF5 sees it through the journal;
  * exact after tx_store_flush, cached chunks not yet written are not counted before). */
 int tx_store_file_size(tx_store *s, uint64_t *bytes, tx_err *err);
 
