@@ -230,8 +230,11 @@ check(PRE is not None and FULL is not None and PRE != FULL, "the reference store
 
 store = os.path.join(WORK, "store.h5")
 shutil.copyfile(pre_store, store)
+inode = os.stat(store).st_ino
 sh(*ingest_cmd(rest, store))
 POST = digest(store, STORE_GROUPS)
+# Without readers the commit applies the journal in place: the same file, grown.
+check(os.stat(store).st_ino == inode, "an ingest without readers commits in place")
 check(POST == FULL, "half, then the rest, gives the same store as all at once")
 reference = os.path.join(WORK, "reference.h5")
 sh(*run_cmd(full_store, city, reference))
@@ -337,6 +340,7 @@ for point in ("committed", "applying"):
 # HDF5 holds a shared flock on a file it reads (as tanxiao's readers do): the writer then
 # commits by copying, and the open reader keeps reading PRE.
 reset_store()
+inode = os.stat(store).st_ino
 with h5py.File(store, "r") as held:
     before = digest_open(held, STORE_GROUPS)
     r = subprocess.run(ingest_cmd(rest, store), capture_output=True, text=True)
@@ -345,6 +349,7 @@ with h5py.File(store, "r") as held:
           "the open reader still reads PRE after the commit")
 check(digest(store, STORE_GROUPS) == POST, "after the commit by copy the store is POST")
 check(not wips(store) and journal_state(store) is None, "the commit by copy left nothing")
+check(os.stat(store).st_ino != inode, "with a reader, the commit renamed a copy into place")
 print("commit with a reader holding the store: the reader kept PRE, the store is POST")
 
 # ---- 3. kill run -------------------------------------------------------------------------
