@@ -524,7 +524,7 @@ static int table_reserve(table *t, const table_ops *ops, size_t n)
         cap = cap > SIZE_MAX / 2 ? n : cap * 2;
     if (cap > UINT32_MAX)
         cap = n;
-    void *rec = realloc(t->rec, cap * ops->size);
+    void *rec = tx_big_realloc(t->rec, cap * ops->size);
     if (!rec)
         return TX_ENOMEM;
     t->rec = rec;
