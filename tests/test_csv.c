@@ -474,8 +474,9 @@ static void test_files(void **state)
     at_end(c);
     tx_csv_free(c);
 
-    /* several read chunks, with multi-byte characters across chunk boundaries */
-    const size_t nrows = 150000;
+    /* several read chunks, with multi-byte characters across chunk boundaries; 18.7 MB,
+     * so the file is read in parallel slices of 8 MiB, which cut characters too */
+    const size_t nrows = 1100000;
     const char *rowtxt = "宁波,\"a,b\"\"c\"\r\n"; /* 17 bytes: 6 + 11 */
     const size_t rlen = strlen(rowtxt);
     size_t len = 4 + nrows * rlen;
@@ -521,6 +522,15 @@ static void test_files(void **state)
     assert_null(c);
     char want[256];
     snprintf(want, sizeof want, "%s:%zu: not a UTF-8 text file (invalid", path, nrows + 1);
+    if (!strstr(err.msg, want))
+        fail_msg("'%s' lacks '%s'", err.msg, want);
+
+    /* the same, read in slices, cut inside a character at its end */
+    buf[len - 5] = '\r';
+    write_file(path, buf, len - rlen + 1);
+    assert_int_equal(tx_csv_open(path, &c, &err), TX_EPARSE);
+    snprintf(want, sizeof want, "%s:%zu: not a UTF-8 text file (UTF-8 sequence cut short",
+             path, nrows + 1);
     if (!strstr(err.msg, want))
         fail_msg("'%s' lacks '%s'", err.msg, want);
 
