@@ -434,18 +434,22 @@ static size_t collect_positive(const double *delta, const uint8_t *valid, size_t
 }
 
 #define MEDIAN_SAMPLE 2048
+/* The shortcut's candidate lower bound needs less: a smaller sample gives a lower
+ * percentile (about the 37th of 256 instead of the 46th of 2,048), which still clears the
+ * usual period, at an eighth of the sampling and selecting that every meter-period pays. */
+#define LOWER_SAMPLE 256
 
 /* A stratified sample of the positive measured steps: one step at a pseudo-random place in
  * each of MEDIAN_SAMPLE equal strata of the period, kept when positive (every part of the
  * year is represented, and no fixed phase of the day is favoured). Returns how many. */
 static size_t stratified_sample(const double *delta, const uint8_t *valid, size_t m,
-                                double *sample)
+                                double *sample, size_t strata)
 {
     size_t ns = 0;
     uint64_t x = 0x9e3779b97f4a7c15u ^ (uint64_t)m;
-    for (size_t s = 0; s < MEDIAN_SAMPLE; s++) {
-        size_t s0 = (size_t)((double)s * (double)m / MEDIAN_SAMPLE);
-        size_t s1 = (size_t)((double)(s + 1) * (double)m / MEDIAN_SAMPLE);
+    for (size_t s = 0; s < strata; s++) {
+        size_t s0 = (size_t)((double)s * (double)m / (double)strata);
+        size_t s1 = (size_t)((double)(s + 1) * (double)m / (double)strata);
         x = x * 6364136223846793005u + 1442695040888963407u; /* Knuth's MMIX LCG */
         size_t i = s0 + (size_t)((x >> 33) % (uint64_t)(s1 > s0 ? s1 - s0 : 1));
         if (i < m && valid[i] && delta[i] > 0)
@@ -462,9 +466,9 @@ static int median_lower_candidate(const double *delta, const uint8_t *valid, siz
 {
     if (m < 4 * MEDIAN_SAMPLE)
         return 0;
-    double sample[MEDIAN_SAMPLE];
-    size_t ns = stratified_sample(delta, valid, m, sample);
-    if (ns < MEDIAN_SAMPLE / 4)
+    double sample[LOWER_SAMPLE];
+    size_t ns = stratified_sample(delta, valid, m, sample, LOWER_SAMPLE);
+    if (ns < LOWER_SAMPLE / 4)
         return 0;
     /* The sample's median rank is ns/2 (np unknown yet: the fraction is the same). */
     const size_t ks = ns / 2, g = (size_t)(2.0 * sqrt((double)ns)) + 1;
@@ -490,7 +494,7 @@ static double median_positive(const double *delta, const uint8_t *valid, size_t 
         return select_kth(work, np, k);
     }
     double sample[MEDIAN_SAMPLE];
-    size_t ns = stratified_sample(delta, valid, m, sample);
+    size_t ns = stratified_sample(delta, valid, m, sample, MEDIAN_SAMPLE);
     if (ns < MEDIAN_SAMPLE / 4) {
         collect_positive(delta, valid, m, work);
         return select_kth(work, np, k);
