@@ -61,32 +61,41 @@ int tx_fd_xxh3(int fd, const char *name, uint64_t *sum, uint64_t *size, tx_err *
     if (fstat(fd, &st) != 0)
         return tx_err_set(err, TX_EIO, "%s: cannot stat for checksum (%s)", name,
                           strerror(errno));
-    /* Mapped, not read: the store is gigabytes and a read would copy every byte once more
-     * than the hash needs. 16 MiB windows, each unmapped before the next, so the mapped
-     * pages never add more than that to the process's resident memory. */
-    XXH3_state_t *xs = XXH3_createState();
-    if (!xs)
+    /* Read through one 1 MiB buffer (pread: no file offset shared with other users of fd).
+     * A mapping would spare the copy but costs a page-table entry and a fault per 4 KiB
+     * page, which in the development machine's virtual machine is the dearer: 3.07 GB in
+     * 1.7 s mapped (16 MiB windows), 1.5 s mapped with MAP_POPULATE, 0.44 s read. */
+    const size_t cap = (size_t)1 << 20;
+    unsigned char *buf = malloc(cap);
+    XXH3_state_t *xs = buf ? XXH3_createState() : NULL;
+    if (!xs) {
+        free(buf);
         return tx_err_set(err, TX_ENOMEM, "%s: out of memory", name);
+    }
     XXH3_64bits_reset(xs);
-    const off_t win = (off_t)16 << 20;
-    for (off_t at = 0; at < st.st_size; at += win) {
-        size_t len = (size_t)(st.st_size - at < win ? st.st_size - at : win);
-        void *p = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, at);
-        if (p == MAP_FAILED) {
+    uint64_t total = 0;
+    for (;;) {
+        ssize_t got = pread(fd, buf, cap, (off_t)total);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0) {
             int e = errno;
             XXH3_freeState(xs);
-            return tx_err_set(err, TX_EIO, "%s: cannot map for checksum (%s)", name,
+            free(buf);
+            return tx_err_set(err, TX_EIO, "%s: cannot read for checksum (%s)", name,
                               strerror(e));
         }
-        madvise(p, len, MADV_SEQUENTIAL);
-        XXH3_64bits_update(xs, p, len);
-        munmap(p, len);
+        if (got == 0)
+            break;
+        XXH3_64bits_update(xs, buf, (size_t)got);
+        total += (uint64_t)got;
     }
+    free(buf);
     uint64_t h = XXH3_64bits_digest(xs);
     XXH3_freeState(xs);
     *sum = h;
     if (size)
-        *size = (uint64_t)st.st_size;
+        *size = total;
     return TX_OK;
 }
 
