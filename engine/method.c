@@ -521,6 +521,57 @@ static double median_positive(const double *delta, const uint8_t *valid, size_t 
     return select_kth(work, np, k);
 }
 
+/*
+ * The exclusion by median_factor times the median without selecting the median, when few
+ * steps can be excluded at all. lo is a proven lower bound of the median, so a step within
+ * (f * lo) * span is kept whatever the median; the others (the suspects, spikes as a rule)
+ * are decided one by one: (f * y) * span is monotone in y, so the median y_k (k = np/2, the
+ * k-th smallest positive step) has (f * y_k) * span < d exactly when at least k + 1
+ * positive steps y do, which one vectorised count tells. Bit for bit what comparing with
+ * the selected median gives. Returns 1 when it decided (and excluded), 0 when there are
+ * more than EXCLUDE_BY_COUNTING suspects (the caller selects the median instead).
+ */
+#define EXCLUDE_BY_COUNTING 8
+static int exclude_by_counting(const tx_meter_spec *sp, double *delta, uint8_t *valid,
+                               size_t m, size_t np, double lo, tx_meter_period *out)
+{
+    const double f = sp->median_factor, low = f * lo;
+    size_t sus[EXCLUDE_BY_COUNTING], ns = 0;
+    double span_of[EXCLUDE_BY_COUNTING];
+    size_t nan_run = 0;
+    for (size_t i = 0; i < m; i++) {
+        if (!isfinite(delta[i])) {
+            nan_run++;
+            continue;
+        }
+        double span = valid[i] ? 1.0 : (double)(nan_run + 1);
+        nan_run = 0;
+        if (delta[i] > low * span) {
+            if (ns == EXCLUDE_BY_COUNTING)
+                return 0;
+            sus[ns] = i;
+            span_of[ns++] = span;
+        }
+    }
+    const size_t k = np / 2;
+    int drop[EXCLUDE_BY_COUNTING];
+    for (size_t q = 0; q < ns; q++) {
+        const double d = delta[sus[q]], span = span_of[q];
+        size_t cnt = 0;
+#pragma omp simd reduction(+ : cnt)
+        for (size_t i = 0; i < m; i++)
+            cnt += valid[i] && delta[i] > 0 && (f * delta[i]) * span < d;
+        drop[q] = cnt >= k + 1;
+    }
+    for (size_t q = 0; q < ns; q++)
+        if (drop[q]) {
+            delta[sus[q]] = NAN;
+            valid[sus[q]] = 0;
+            out->implausible++;
+        }
+    return 1;
+}
+
 /* Excludes steps above the physical maximum: capacity per step, or median_factor times the
  * median positive measured step. A bridged delta spans its gap's steps. */
 static void drop_implausible(const tx_meter_spec *sp, double *delta, uint8_t *valid, size_t m,
@@ -548,6 +599,8 @@ static void drop_implausible(const tx_meter_spec *sp, double *delta, uint8_t *va
             return;
         /* lo is a lower bound of the median when at most np/2 steps lie below it. */
         if (have_lo && below <= np / 2 && maxd <= sp->median_factor * lo)
+            return;
+        if (have_lo && below <= np / 2 && exclude_by_counting(sp, delta, valid, m, np, lo, out))
             return;
         double med = median_positive(delta, valid, m, np, work);
         limit = sp->median_factor * med;

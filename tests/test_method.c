@@ -548,6 +548,43 @@ static void test_meter_period_long(void **state)
         assert_float_equal(mp.total, total, 1e-6 * total);
     }
 
+    /* The median's rank decides: the positive steps are N/2 of 1.0, one of 1.5 (the
+     * median, rank N/2) and 2.0 for the rest, interleaved, and one suspect step between
+     * 20 x 1.0 and 20 x 1.5 (kept), exactly 20 x 1.5 (kept), just above it and well above
+     * it (excluded). The shortcut's lower bound (1.0) cannot clear the suspect, so the
+     * exclusion is decided by counting (or by the selected median): both against sorting. */
+    const double suspects[] = {25.0, 30.0, nextafter(30.0, INFINITY), 30.5};
+    for (size_t c = 0; c < sizeof suspects / sizeof suspects[0]; c++) {
+        size_t ones = 0;
+        for (size_t k = 0; k < N; k++) {
+            v[k] = k % 2 == 0 && ones < N / 2 ? 1.0 : 2.0;
+            ones += v[k] == 1.0;
+        }
+        for (size_t k = 1; ones < N / 2; k += 2) /* (N/2 ones need every even slot) */
+            if (v[k] == 2.0) {
+                v[k] = 1.0;
+                ones++;
+            }
+        v[N / 3 | 1] = 1.5; /* an odd slot, a 2.0 before */
+        v[N - 5] = suspects[c];
+        size_t np = 0;
+        for (size_t k = 0; k < N; k++)
+            pos[np++] = v[k];
+        qsort(pos, np, sizeof *pos, cmp_dbl);
+        assert_true(pos[np / 2] == 1.5 && pos[np / 2 - 1] == 1.0);
+        const double lim = 20.0 * pos[np / 2];
+        uint32_t want = 0;
+        for (size_t k = 0; k < N; k++)
+            want += v[k] > lim;
+        tx_meter_spec sp = {TX_KIND_INTERVAL, 0, 900, 1.0, 1.0, 0, 0, NAN, 20, 0, NULL, 1};
+        tx_meter_period mp;
+        tx_method_meter_period(&sp, v, N, NULL, 0, &sc, &mp);
+        if (mp.implausible != want)
+            fail_msg("suspect %.17g: %u implausible, the reference says %u", suspects[c],
+                     mp.implausible, want);
+        assert_int_equal(want, c >= 2);
+    }
+
     /* Stuck runs of a register: every run of >= S zero steps, against a plain walk. */
     const size_t S = 96;
     double r = 1000;
