@@ -1003,7 +1003,11 @@ static void test_merge(void **state)
     assert_true(same_bits(old[2], 12.125) && oldq[3] == 2);
     close_store(s);
     assert_int_equal(stat(path, &after), 0);
-    assert_int_equal(before.st_ino, after.st_ino); /* a commit would rename a new file in */
+    /* Not rewritten: a commit in place would change its time, a copy its inode. */
+    assert_int_equal(before.st_ino, after.st_ino);
+    assert_int_equal(before.st_size, after.st_size);
+    assert_int_equal(before.st_mtim.tv_sec, after.st_mtim.tv_sec);
+    assert_int_equal(before.st_mtim.tv_nsec, after.st_mtim.tv_nsec);
 
     /* Refused: unsorted cells, two windows, a value that cannot be stored. */
     s = open_store(path, 1);
