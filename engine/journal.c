@@ -35,7 +35,6 @@ struct tx_journal {
     uint64_t *order;    /* page of each record, in journal order */
     size_t order_cap;
     uint64_t final_size;
-    uint64_t tail_bytes;
     int attached;
     int failed; /* errno of the first failed write: nothing is committed */
 };
@@ -231,10 +230,8 @@ static int jr_write(tx_journal *j, uint64_t addr, size_t size, const void *buf)
     const unsigned char *p = buf;
     unsigned char rec[JR_REC];
     while (size) {
-        if (addr >= j->base) {
-            j->tail_bytes += size;
+        if (addr >= j->base)
             return pwrite_full(j->fd, p, size, addr);
-        }
         uint64_t page = addr / JR_PAGE, off = addr % JR_PAGE;
         size_t n = size < JR_PAGE - off ? size : (size_t)(JR_PAGE - off);
         long r = page_find(j, page);
@@ -530,12 +527,6 @@ int tx_journal_begin(const char *store, tx_journal **out, tx_err *err)
     return TX_OK;
 }
 
-void tx_journal_stats(const tx_journal *j, uint64_t *journal_bytes, uint64_t *tail_bytes)
-{
-    *journal_bytes = j ? (uint64_t)j->n * JR_PAGE : 0;
-    *tail_bytes = j ? j->tail_bytes : 0;
-}
-
 /* Test hook: TANXIAO_TEST_CRASH=committed or =applying stops the process dead (exit 137,
  * as a SIGKILL would) right after a commit record is on disk, or half way through applying
  * the pages; tests/test_kill.py checks what the next opener makes of it. */
@@ -592,6 +583,48 @@ static void commit_encode(unsigned char *t, const tx_journal *j)
     put64(t + 56, XXH3_64bits(t, 56));
 }
 
+/* Copies all of in to out from offset 0: copy_file_range (inside the kernel; a reflink
+ * where the filesystem shares extents), else read and write. 0 or -1 with errno. */
+static int copy_all(int in, int out)
+{
+    loff_t at = 0;
+    for (;;) {
+        ssize_t k = copy_file_range(in, &at, out, NULL, (size_t)1 << 30, 0);
+        if (k > 0)
+            continue;
+        if (k == 0)
+            return 0;
+        if (errno == EINTR)
+            continue;
+        if (errno != EXDEV && errno != ENOSYS && errno != EOPNOTSUPP && errno != EINVAL)
+            return -1;
+        break; /* not supported here: on from where it stopped */
+    }
+    const size_t cap = (size_t)1 << 20;
+    unsigned char *buf = malloc(cap);
+    if (!buf) {
+        errno = ENOMEM;
+        return -1;
+    }
+    int rc = 0;
+    for (;;) {
+        ssize_t r = pread(in, buf, cap, at);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            rc = r < 0 ? -1 : 0;
+            break;
+        }
+        if (pwrite_full(out, buf, (size_t)r, (uint64_t)at) != 0) {
+            rc = -1;
+            break;
+        }
+        at += r;
+    }
+    free(buf);
+    return rc;
+}
+
 /* The store copied with the pages applied, synced and renamed over it: for when readers
  * hold the store. */
 static int commit_by_copy(tx_journal *j, tx_err *err)
@@ -607,42 +640,15 @@ static int commit_by_copy(tx_journal *j, tx_err *err)
     int out = open(wip, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     struct stat st;
     int rc = TX_OK;
-    loff_t in_off = 0;
     if (out < 0 || fstat(j->fd, &st) != 0 || fchmod(out, st.st_mode & 07777) != 0) {
         rc = tx_err_set(err, TX_EIO, "%s: cannot create %s (%s)", j->store, wip,
                         strerror(errno));
         goto done;
     }
-    for (;;) {
-        ssize_t k = copy_file_range(j->fd, &in_off, out, NULL, (size_t)1 << 30, 0);
-        if (k > 0)
-            continue;
-        if (k == 0)
-            break;
-        if (errno == EINTR)
-            continue;
-        /* No copy_file_range here: an ordinary copy. */
-        unsigned char *buf = malloc((size_t)1 << 20);
-        if (!buf) {
-            rc = tx_err_set(err, TX_ENOMEM, "%s: out of memory", j->store);
-            goto done;
-        }
-        for (;;) {
-            ssize_t r = pread(j->fd, buf, (size_t)1 << 20, in_off);
-            if (r < 0 && errno == EINTR)
-                continue;
-            if (r <= 0 || pwrite_full(out, buf, (size_t)r, (uint64_t)in_off) != 0) {
-                if (r < 0 || r > 0)
-                    rc = tx_err_set(err, TX_EIO, "%s: cannot copy to %s (%s)", j->store, wip,
-                                    strerror(errno));
-                break;
-            }
-            in_off += r;
-        }
-        free(buf);
-        if (rc != TX_OK)
-            goto done;
-        break;
+    if (copy_all(j->fd, out) != 0) {
+        rc = tx_err_set(err, TX_EIO, "%s: cannot copy to %s (%s)", j->store, wip,
+                        strerror(errno));
+        goto done;
     }
     if (apply_pages(j->jfd, j->n, out) != 0 || ftruncate(out, (off_t)j->final_size) != 0 ||
         fsync(out) != 0) {

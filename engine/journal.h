@@ -55,7 +55,5 @@ int tx_journal_pending(const char *store, int fd, tx_err *err);
  * exclusive flock on the store, waiting for readers), an incomplete one removed and the
  * store's tail cut off. The caller holds the writer's lock. */
 int tx_journal_recover(const char *store, tx_err *err);
-/* Bytes the session wrote to the journal and to the tail (for the benchmarks). */
-void tx_journal_stats(const tx_journal *j, uint64_t *journal_bytes, uint64_t *tail_bytes);
 
 #endif
