@@ -521,6 +521,22 @@ static double median_positive(const double *delta, const uint8_t *valid, size_t 
     return select_kth(work, np, k);
 }
 
+/* The first finite delta at or after i (m when none), and in *span the steps it covers: 1
+ * for a measured step, the gap's steps + 1 for a bridged delta (the non-finite deltas just
+ * before it). The implausible-step walks go from one to the next. */
+static inline size_t next_step(const double *delta, const uint8_t *valid, size_t m, size_t i,
+                               double *span)
+{
+    size_t gap = 0;
+    while (i < m && !isfinite(delta[i])) {
+        gap++;
+        i++;
+    }
+    if (i < m)
+        *span = valid[i] ? 1.0 : (double)(gap + 1);
+    return i;
+}
+
 /*
  * The exclusion by median_factor times the median without selecting the median, when few
  * steps can be excluded at all. lo is a proven lower bound of the median, so a step within
@@ -537,15 +553,9 @@ static int exclude_by_counting(const tx_meter_spec *sp, double *delta, uint8_t *
 {
     const double f = sp->median_factor, low = f * lo;
     size_t sus[EXCLUDE_BY_COUNTING], ns = 0;
-    double span_of[EXCLUDE_BY_COUNTING];
-    size_t nan_run = 0;
-    for (size_t i = 0; i < m; i++) {
-        if (!isfinite(delta[i])) {
-            nan_run++;
-            continue;
-        }
-        double span = valid[i] ? 1.0 : (double)(nan_run + 1);
-        nan_run = 0;
+    double span_of[EXCLUDE_BY_COUNTING], span = 1.0;
+    for (size_t i = next_step(delta, valid, m, 0, &span); i < m;
+         i = next_step(delta, valid, m, i + 1, &span)) {
         if (delta[i] > low * span) {
             if (ns == EXCLUDE_BY_COUNTING)
                 return 0;
@@ -556,11 +566,11 @@ static int exclude_by_counting(const tx_meter_spec *sp, double *delta, uint8_t *
     const size_t k = np / 2;
     int drop[EXCLUDE_BY_COUNTING];
     for (size_t q = 0; q < ns; q++) {
-        const double d = delta[sus[q]], span = span_of[q];
+        const double d = delta[sus[q]], sp_q = span_of[q];
         size_t cnt = 0;
 #pragma omp simd reduction(+ : cnt)
         for (size_t i = 0; i < m; i++)
-            cnt += valid[i] && delta[i] > 0 && (f * delta[i]) * span < d;
+            cnt += valid[i] && delta[i] > 0 && (f * delta[i]) * sp_q < d;
         drop[q] = cnt >= k + 1;
     }
     for (size_t q = 0; q < ns; q++)
@@ -598,9 +608,9 @@ static void drop_implausible(const tx_meter_spec *sp, double *delta, uint8_t *va
         if (np == 0)
             return;
         /* lo is a lower bound of the median when at most np/2 steps lie below it. */
-        if (have_lo && below <= np / 2 && maxd <= sp->median_factor * lo)
-            return;
-        if (have_lo && below <= np / 2 && exclude_by_counting(sp, delta, valid, m, np, lo, out))
+        const int proven = have_lo && below <= np / 2;
+        if (proven && (maxd <= sp->median_factor * lo ||
+                       exclude_by_counting(sp, delta, valid, m, np, lo, out)))
             return;
         double med = median_positive(delta, valid, m, np, work);
         limit = sp->median_factor * med;
@@ -613,14 +623,9 @@ static void drop_implausible(const tx_meter_spec *sp, double *delta, uint8_t *va
         above |= delta[i] > limit;
     if (!above)
         return;
-    size_t nan_run = 0;
-    for (size_t i = 0; i < m; i++) {
-        if (!isfinite(delta[i])) {
-            nan_run++;
-            continue;
-        }
-        double span = valid[i] ? 1.0 : (double)(nan_run + 1);
-        nan_run = 0;
+    double span = 1.0;
+    for (size_t i = next_step(delta, valid, m, 0, &span); i < m;
+         i = next_step(delta, valid, m, i + 1, &span)) {
         if (delta[i] > limit * span) {
             delta[i] = NAN;
             valid[i] = 0;
