@@ -187,6 +187,28 @@ static int parse_event(const tx_csv_row *row, const int *col, tx_store *st,
     return r;
 }
 
+/* Opens an input file and maps its header's columns into col (16 entries): unknown columns
+ * are named in one warning. *csv is NULL on failure. */
+static int open_input(const char *path, const tx_input_columns *cols, int *col, tx_csv **csv,
+                      tx_err *err)
+{
+    int rc = tx_csv_open(path, csv, err);
+    if (rc)
+        return rc;
+    size_t nunknown = 0;
+    char unknown[256] = "";
+    rc = tx_input_header(*csv, cols, col, &nunknown, unknown, sizeof unknown, err);
+    if (rc) {
+        tx_csv_free(*csv);
+        *csv = NULL;
+        return rc;
+    }
+    if (nunknown)
+        fprintf(stderr, "tanxiao: warning: %s: %zu unknown column(s) ignored: %s\n", path,
+                nunknown, unknown);
+    return TX_OK;
+}
+
 /*
  * Reads a catalogue file of the dataset into an array of records (owned by the caller,
  * free()). A missing optional file gives no records. Rejected rows go to the report; a
@@ -202,22 +224,12 @@ static int read_catalogue(const char *dir, const tx_input_columns *cols, int opt
     *recs = NULL;
     *nrecs = 0;
     tx_csv *csv = NULL;
-    int rc = tx_csv_open(path, &csv, err);
+    int col[16];
+    int rc = open_input(path, cols, col, &csv, err);
     if (rc == TX_ENOTFOUND && optional)
         return TX_OK;
     if (rc)
         return rc;
-    int col[16];
-    size_t nunknown = 0;
-    char unknown[256] = "";
-    rc = tx_input_header(csv, cols, col, &nunknown, unknown, sizeof unknown, err);
-    if (rc) {
-        tx_csv_free(csv);
-        return rc;
-    }
-    if (nunknown)
-        fprintf(stderr, "tanxiao: warning: %s: %zu unknown column(s) ignored: %s\n", path,
-                nunknown, unknown);
     size_t cap = 256, n = 0;
     char *arr = malloc(cap * rec_size);
     id_set seen = {0};
@@ -778,21 +790,11 @@ static int read_readings_file(const char *path, tx_store *st, int64_t align_tol,
                               rejects *rj, tx_ingest_summary *s, tx_err *err)
 {
     tx_csv *csv = NULL;
-    int rc = tx_csv_open(path, &csv, err);
+    int col[16];
+    int rc = open_input(path, &tx_cols_readings, col, &csv, err);
     if (rc)
         return rc;
     s->bytes += tx_csv_size(csv);
-    int col[8];
-    size_t nunknown = 0;
-    char unknown[256] = "";
-    rc = tx_input_header(csv, &tx_cols_readings, col, &nunknown, unknown, sizeof unknown, err);
-    if (rc) {
-        tx_csv_free(csv);
-        return rc;
-    }
-    if (nunknown)
-        fprintf(stderr, "tanxiao: warning: %s: %zu unknown column(s) ignored: %s\n", path,
-                nunknown, unknown);
     char **nf = realloc(b->files, (b->nfiles + 1) * sizeof *b->files);
     char *name = strdup(path);
     if (!nf || !name) {
