@@ -111,17 +111,17 @@ for n in $sizes; do
   done
   ln -s "$(realpath "$day.gen/readings")" "$day/readings"
   csv_bytes=$(cat "$day"/*.csv "$day"/readings/*.csv | wc -c)
-  # Three times, each into a fresh copy of the store written to disk first (so that the
+  # $reps times, each into a fresh copy of the store written to disk first (so that the
   # copy's writeback does not fall into the ingest); the median is reported.
   walls=()
-  for rep in 1 2 3; do
+  for rep in $(seq "$reps"); do
     cp "$store" "$dir/ingest-$n.h5"
     rm -f "$dir/ingest-$n.h5".*
     sync
     read -r iw ip < <(timed "$dir/ingest-$n.log" "$tx" ingest "$day" --store "$dir/ingest-$n.h5")
     walls+=("$iw $ip")
   done
-  read -r iw ip < <(printf '%s\n' "${walls[@]}" | sort -n | sed -n 2p)
+  read -r iw ip < <(printf '%s\n' "${walls[@]}" | sort -n | sed -n "$(( (reps + 1) / 2 ))p")
   rows=$(sed -n 's/.* files, \([0-9]*\) rows.*/\1/p' "$dir/ingest-$n.log")
   ingest_rows+=("$(awk -v n="$n" -v b="$csv_bytes" -v r="$rows" -v w="$iw" -v p="$ip" -v s="$bytes" 'BEGIN{
     printf "| %d | %.1f M | %.1f MB | %.2f | %.1f | %.2f | %d | %.2f GB |", n, r/1e6, b/1e6, w, b/1e6/w, r/1e6/w, p, s/1e9}')")

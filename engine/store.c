@@ -3112,9 +3112,7 @@ int tx_store_merge(tx_store *s, int interval_minutes, const tx_store_cell *cells
         free(rb[k].oldb.p);
         free(rb[k].qoldb.p);
     }
-    rc = io.rc;
-    size_t total_changed = io.changed;
     if (changed)
-        *changed = total_changed;
-    return failing(s, rc);
+        *changed = io.changed;
+    return failing(s, io.rc);
 }
