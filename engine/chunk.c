@@ -5,6 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <zstd.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 struct tx_chunk_codec {
     ZSTD_CCtx *cctx;
@@ -42,11 +45,35 @@ void tx_chunk_codec_free(tx_chunk_codec *c)
 size_t tx_chunk_bound(size_t nbytes) { return ZSTD_compressBound(nbytes); }
 
 /* HDF5's shuffle filter (H5Zshuffle.c): byte j of element i goes to j * n + i. The 8-byte
- * case is the store's values and gets its own loop; the general one serves the rest. */
+ * case is the store's values and gets its own loop; the general one serves the rest.
+ *
+ * With SSE2, 16 elements at a time: their 128 bytes in eight registers, r[k] holding
+ * elements 2k and 2k + 1, go through four rounds of the same perfect shuffle (register k
+ * interleaved byte by byte with register k + 4); after the fourth, register j holds byte j
+ * of the 16 elements in order, ready for plane j. The plain loop, which gcc does not
+ * vectorise (its eight stores are n apart), took 150 us of a chunk's 320 us encode
+ * (docs/ARCHITECTURE.md). */
 static void shuffle(const unsigned char *src, unsigned char *dst, size_t n, size_t size)
 {
     if (size == 8) {
-        for (size_t i = 0; i < n; i++) {
+        size_t i = 0;
+#ifdef __SSE2__
+        for (; i + 16 <= n; i += 16) {
+            __m128i r[8], t[8];
+            for (int k = 0; k < 8; k++)
+                r[k] = _mm_loadu_si128((const __m128i *)(const void *)(src + 8 * i + 16 * k));
+            for (int round = 0; round < 4; round++) {
+                for (int k = 0; k < 4; k++) {
+                    t[2 * k] = _mm_unpacklo_epi8(r[k], r[k + 4]);
+                    t[2 * k + 1] = _mm_unpackhi_epi8(r[k], r[k + 4]);
+                }
+                memcpy(r, t, sizeof r);
+            }
+            for (int j = 0; j < 8; j++)
+                _mm_storeu_si128((__m128i *)(void *)(dst + (size_t)j * n + i), r[j]);
+        }
+#endif
+        for (; i < n; i++) {
             uint64_t v;
             memcpy(&v, src + 8 * i, 8);
             for (size_t j = 0; j < 8; j++)

@@ -328,6 +328,10 @@ static int cmd_ingest(const cli_ctx *cx, int argc, char **argv)
                        (unsigned long long)s.reasons[r], tx_reject_message(r));
         if (s.rejects_path[0])
             printf("report: %s\n", s.rejects_path);
+        printf("time: open %.2f s, catalogue %.2f s, readings %.2f s, merge %.2f s, commit "
+               "%.2f s\n",
+               s.seconds_open, s.seconds_catalogue, s.seconds_read, s.seconds_merge,
+               s.seconds_commit);
     }
     tx_log_emit(cx->log, TX_LOG_INFO,
                 (tx_log_field[]){TX_LF_STR("dataset", p.dataset_dir),
@@ -335,8 +339,13 @@ static int cmd_ingest(const cli_ctx *cx, int argc, char **argv)
                                  TX_LF_INT("rows", s.rows), TX_LF_INT("stored", s.stored),
                                  TX_LF_INT("duplicates", s.duplicates),
                                  TX_LF_INT("conflicts", s.conflicts),
-                                 TX_LF_INT("rejected", s.rejected), TX_LF_NUM("seconds", dt)},
-                9, "tanxiao ingest: done");
+                                 TX_LF_INT("rejected", s.rejected), TX_LF_NUM("seconds", dt),
+                                 TX_LF_NUM("seconds_open", s.seconds_open),
+                                 TX_LF_NUM("seconds_catalogue", s.seconds_catalogue),
+                                 TX_LF_NUM("seconds_read", s.seconds_read),
+                                 TX_LF_NUM("seconds_merge", s.seconds_merge),
+                                 TX_LF_NUM("seconds_commit", s.seconds_commit)},
+                14, "tanxiao ingest: done");
     if (s.files_failed) {
         tx_log_error(cx->log,
                      "tanxiao ingest: %llu reading file(s) could not be read and were skipped "

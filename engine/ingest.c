@@ -918,6 +918,7 @@ static int list_reading_files(const char *dir, char ***names, size_t *n, tx_err 
 int tx_ingest(const tx_ingest_params *p, tx_ingest_summary *s, tx_err *err)
 {
     memset(s, 0, sizeof *s);
+    double t = omp_get_wtime(), t1;
     for (int g = 0; g < TX_STORE_NGRIDS; g++)
         window_slots[g] = (int64_t)tx_store_chunk_slots(tx_store_grid_minutes[g]);
     if (!p->dataset_dir || !p->store_path)
@@ -934,11 +935,14 @@ int tx_ingest(const tx_ingest_params *p, tx_ingest_summary *s, tx_err *err)
         tx_tables_destroy(&tables);
         return rc;
     }
+    s->seconds_open = (t1 = omp_get_wtime()) - t;
     char **files = NULL;
     size_t nfiles = 0;
     if (!(rc = ingest_catalogue(p->dataset_dir, st, &tables, &rj, s, err)) &&
-        !(rc = tx_store_flush(st, err)) &&
-        !(rc = list_reading_files(p->dataset_dir, &files, &nfiles, err))) {
+        !(rc = tx_store_flush(st, err)))
+        rc = list_reading_files(p->dataset_dir, &files, &nfiles, err);
+    s->seconds_catalogue = (t = omp_get_wtime()) - t1;
+    if (!rc) {
         batch bt;
         memset(&bt, 0, sizeof bt);
         for (size_t i = 0; !rc && i < nfiles; i++) {
@@ -960,15 +964,19 @@ int tx_ingest(const tx_ingest_params *p, tx_ingest_summary *s, tx_err *err)
             } else if (rc) {
                 tx_err_set(err, rc, "%s", ferr.msg);
             }
+            s->seconds_read += (t1 = omp_get_wtime()) - t;
             /* Close the batch when it is full, or when file indexes would overflow. */
             if (!rc && (bt.n >= INGEST_BATCH_READINGS || bt.nfiles == UINT16_MAX))
                 rc = flush_batch(st, &bt, &rj, s, err);
             if (p->progress)
                 p->progress("ingesting readings", i + 1, nfiles, p->progress_arg);
+            s->seconds_merge += (t = omp_get_wtime()) - t1;
         }
         if (!rc)
             rc = flush_batch(st, &bt, &rj, s, err);
         batch_free(&bt);
+        s->seconds_merge += (t1 = omp_get_wtime()) - t;
+        t = t1;
     }
     for (size_t i = 0; i < nfiles; i++)
         free(files[i]);
@@ -976,6 +984,7 @@ int tx_ingest(const tx_ingest_params *p, tx_ingest_summary *s, tx_err *err)
     tx_tables_destroy(&tables);
     tx_err cerr;
     int crc = rc ? (tx_store_abort(st), TX_OK) : tx_store_close(st, &cerr);
+    s->seconds_commit = omp_get_wtime() - t;
     if (!rc && crc)
         rc = tx_err_set(err, cerr.code, "%s", cerr.msg);
     if (rj.f) {

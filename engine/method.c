@@ -197,16 +197,20 @@ static void interval_period(const double *vals, size_t n, int64_t t0, int64_t st
     txk_interval_scale(vals + seg, n - seg, mult * unit_factor, delta + seg, valid + seg,
                        &negatives);
     out->st.negatives += negatives;
-    /* Runs of missing values are the interval meter's gaps: consumption lost, not bridged. */
-    int in_gap = 0;
-    for (size_t k = 0; k < n; k++) {
-        int missing = !isfinite(vals[k]);
-        if (missing) {
-            out->st.gaps += !in_gap;
-            out->st.gap_intervals++;
-        }
-        in_gap = missing;
+    /* Runs of missing values are the interval meter's gaps: consumption lost, not bridged.
+     * A gap starts at a missing value whose predecessor is not missing; counted from
+     * neighbours, without a branch or a carried state, so the loop vectorises. */
+    if (n == 0)
+        return;
+    size_t gaps = !isfinite(vals[0]), missing = gaps;
+#pragma omp simd reduction(+ : gaps, missing)
+    for (size_t k = 1; k < n; k++) {
+        const int miss = !isfinite(vals[k]);
+        missing += (size_t)miss;
+        gaps += (size_t)(miss & isfinite(vals[k - 1]));
     }
+    out->st.gaps += gaps;
+    out->st.gap_intervals += missing;
 }
 
 /* A replacement boundary between reading j - 1 (old register) and j (new register). */
@@ -569,8 +573,10 @@ static int exclude_by_counting(const tx_meter_spec *sp, double *delta, uint8_t *
         const double d = delta[sus[q]], sp_q = span_of[q];
         size_t cnt = 0;
 #pragma omp simd reduction(+ : cnt)
-        for (size_t i = 0; i < m; i++)
-            cnt += valid[i] && delta[i] > 0 && (f * delta[i]) * sp_q < d;
+        for (size_t i = 0; i < m; i++) {
+            const double y = delta[i];
+            cnt += (size_t)((valid[i] != 0) & (y > 0) & ((f * y) * sp_q < d));
+        }
         drop[q] = cnt >= k + 1;
     }
     for (size_t q = 0; q < ns; q++)
@@ -598,12 +604,15 @@ static void drop_implausible(const tx_meter_spec *sp, double *delta, uint8_t *va
         int have_lo = median_lower_candidate(delta, valid, m, &lo);
         size_t np = 0, below = 0;
         double maxd = -INFINITY;
+        /* & rather than &&: no branch, so the loop vectorises (with && gcc kept it
+         * scalar, and it was most of this function's time). */
 #pragma omp simd reduction(+ : np, below) reduction(max : maxd)
         for (size_t i = 0; i < m; i++) {
-            int pos = valid[i] && delta[i] > 0;
-            np += pos;
-            below += pos && delta[i] < lo;
-            maxd = delta[i] > maxd ? delta[i] : maxd; /* NaN compares false */
+            const double d = delta[i];
+            const int pos = (valid[i] != 0) & (d > 0);
+            np += (size_t)pos;
+            below += (size_t)(pos & (d < lo));
+            maxd = d > maxd ? d : maxd; /* NaN compares false */
         }
         if (np == 0)
             return;

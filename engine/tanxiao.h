@@ -235,6 +235,9 @@ typedef struct {
     uint64_t events_new;
     uint64_t bytes;           /* CSV bytes read */
     char rejects_path[1024];  /* the rejects report (empty when nothing was rejected) */
+    /* Wall seconds of each phase: opening the store (and its recovery), the catalogue,
+     * reading and parsing the readings files, merging them into the store, the commit. */
+    double seconds_open, seconds_catalogue, seconds_read, seconds_merge, seconds_commit;
 } tx_ingest_summary;
 
 /* Ingests a dataset directory into the store (created when absent). Idempotent. */

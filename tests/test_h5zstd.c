@@ -219,15 +219,19 @@ static void test_chunk_codec_bytes(void **state)
         x ^= x << 17;
         cells[i] = (unsigned char)(i % 3 == 0 ? x : i / 97);
     }
+    /* Every element count up to 70 (the 8-byte shuffle moves 16 elements at a time, then
+     * a tail) and whole chunks, from an aligned start and from a misaligned one. */
     const size_t sizes[] = {1, 2, 4, 8};
-    for (size_t si = 0; si < 4; si++) {
+    for (size_t si = 0; si < 4 * 2; si++) {
+        const size_t size = sizes[si % 4], at = si < 4 ? 0 : 3;
         for (size_t t = 0; t < 70 + 2; t++) {
-            size_t n = t < 70 ? t + 1 : lens[t - 70], size = sizes[si];
-            size_t got = tx_chunk_encode(c, cells, n * size, size, 3, out, cap);
+            size_t n = t < 70 ? t + 1 : lens[t - 70] - (at ? 1 : 0);
+            const unsigned char *in = cells + at;
+            size_t got = tx_chunk_encode(c, in, n * size, size, 3, out, cap);
             assert_true(got > 0);
-            const void *src = cells;
+            const void *src = in;
             if (size > 1 && n > 1) {
-                shuffle_bytes(cells, shuf, n, size);
+                shuffle_bytes(in, shuf, n, size);
                 src = shuf;
             }
             size_t want = ZSTD_compress(ref, cap, src, n * size, 3);
@@ -236,7 +240,7 @@ static void test_chunk_codec_bytes(void **state)
             assert_memory_equal(out, ref, want);
             memset(back, 0xA5, n * size);
             assert_int_equal(tx_chunk_decode(c, out, got, size, back, n * size), 0);
-            assert_memory_equal(back, cells, n * size);
+            assert_memory_equal(back, in, n * size);
         }
     }
     test_free(ref);

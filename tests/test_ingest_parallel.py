@@ -140,6 +140,7 @@ def ingest(dataset, threads, name):
     r = subprocess.run([TANXIAO, "ingest", dataset, "--store", store], capture_output=True,
                        text=True, env=dict(os.environ, OMP_NUM_THREADS=str(threads)))
     summary = re.sub(r" in [0-9.]+ s:", " in - s:", r.stdout).replace(store, "STORE")
+    summary = re.sub(r"(?m)^time: .*\n", "", summary)  # the phases' wall times
     rejects = ""
     if os.path.exists(store + ".rejects.csv"):
         with open(store + ".rejects.csv") as f:

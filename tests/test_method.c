@@ -439,6 +439,46 @@ static void test_meter_period_cumulative(void **state)
     assert_int_equal(mp.st.gap_intervals, 3);
 }
 
+/* An interval meter's gaps over a long period against a plain walk: runs of missing
+ * values (NaN or infinite) of random lengths, at the start, the end and everywhere between,
+ * for every length up to a few vector widths and a year of 15-minute values. */
+static void test_meter_period_interval_gaps(void **state)
+{
+    (void)state;
+    const size_t nmax = 35040;
+    double *v = test_malloc(nmax * sizeof *v), *delta = test_malloc(nmax * sizeof *delta);
+    double *work = test_malloc(nmax * sizeof *work);
+    uint8_t *valid = test_malloc(nmax);
+    tx_meter_scratch sc = {delta, valid, work};
+    tx_meter_spec sp = {TX_KIND_INTERVAL, 0, 900, 1.0, 1.0, 0, 0, NAN, 0, 0, NULL, 1};
+    uint64_t x = 0x2545F4914F6CDD1Dull;
+    for (size_t t = 0; t < 80; t++) {
+        const size_t n = t < 70 ? t + 1 : nmax - (t - 70) * 7;
+        for (size_t k = 0; k < n;) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            size_t run = 1 + (size_t)(x % 9);
+            const int miss = (x >> 20) % 3 == 0;
+            for (size_t q = 0; q < run && k < n; q++, k++)
+                v[k] = miss ? ((x >> 40) & 1 ? NAN : INFINITY) : (double)(k % 17);
+        }
+        uint64_t gaps = 0, missing = 0;
+        for (size_t k = 0; k < n; k++) {
+            const int m = !isfinite(v[k]);
+            missing += (uint64_t)m;
+            gaps += (uint64_t)(m && (k == 0 || isfinite(v[k - 1])));
+        }
+        tx_meter_period mp;
+        tx_method_meter_period(&sp, v, n, NULL, 0, &sc, &mp);
+        assert_int_equal(mp.st.gaps, gaps);
+        assert_int_equal(mp.st.gap_intervals, missing);
+        assert_int_equal(mp.nvalid, n - missing);
+    }
+    test_free(valid);
+    test_free(work);
+    test_free(delta);
+    test_free(v);
+}
+
 static void test_meter_period_interval(void **state)
 {
     (void)state;
@@ -633,6 +673,7 @@ int main(void)
         cmocka_unit_test(test_no_electricity_incomplete),
         cmocka_unit_test(test_meter_period_cumulative),
         cmocka_unit_test(test_meter_period_interval),
+        cmocka_unit_test(test_meter_period_interval_gaps),
         cmocka_unit_test(test_meter_period_long),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
