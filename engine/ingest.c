@@ -601,7 +601,6 @@ static void batch_free(batch *b)
     free(b->oldq);
 }
 
-/* Parses one readings file into the batch; rejected rows go to the report. */
 /* The slot of t on a grid of step_s seconds when t lies within tol seconds of it; -1 when
  * farther off. *shift gets slot instant - t. */
 static int64_t nearest_slot(int64_t t, int64_t step_s, int64_t tol, int64_t *shift)
@@ -619,6 +618,19 @@ static int64_t nearest_slot(int64_t t, int64_t step_s, int64_t tol, int64_t *shi
     return -1;
 }
 
+/*
+ * A readings file is parsed in two passes, so that the first, which is most of the work,
+ * needs no store and can run while the store opens and the catalogue is ingested (the
+ * first file's, on the other core: tx_ingest).
+ *
+ * First pass (parse_part): the CSV rows into srows (timestamp, value, quality, line and
+ * where the row's text is), the meter ids as runs (a file holds a meter's rows together),
+ * and notes for the rows the row format rejects.
+ * Second pass (resolve_part): each run's meter looked up in the catalogue once, then each
+ * srow checked against its meter (unknown, off the grid, negative, not storable) and turned
+ * in place into its reading, or noted. The rules and their order are those of one pass.
+ */
+
 /* What a part of a readings file leaves for the report: a rejected row (reason >= 0) or an
  * alignment note (-2), in row order. */
 typedef struct {
@@ -630,14 +642,38 @@ typedef struct {
     char detail[48];
 } note;
 
+/* A row the first pass accepted: 40 bytes, rewritten in place by the second pass into its
+ * 32-byte reading (reading k <= row k, and a row is read whole before its reading is
+ * written). */
+typedef struct {
+    int64_t t;
+    double value;
+    uint64_t line;
+    size_t raw;     /* offset of the row's text in the file's buffer */
+    uint32_t raw_len;
+    uint8_t quality;
+    uint8_t unstorable; /* tx_store_decimals_of(value) < 0 */
+} srow;
+
+/* A run of rows with the same meter id, from row `first` of the part. */
+typedef struct {
+    char id[TX_METER_ID_CAP];
+    int fits; /* the id fits id[] (else it names no meter) */
+    size_t first;
+} mrun;
+
 /* One thread's share of a readings file: bytes [from, to) from line `line`. */
 typedef struct {
     size_t from, to;
     uint64_t line;
-    reading *rd;
-    size_t n, cap;
-    note *notes;
-    size_t nn, ncap;
+    srow *sr;        /* first pass; the second leaves readings at the front (rd) */
+    size_t nsr, srcap;
+    reading *rd;     /* = sr after the second pass */
+    size_t n;
+    mrun *runs;
+    size_t nruns, runcap;
+    note *notes;     /* the first pass's, then the second's (each in row order) */
+    size_t nn, ncap, nn1;
     uint64_t rows, aligned;
     int rc;
     tx_err err;
@@ -645,11 +681,16 @@ typedef struct {
 
 static void part_free(part *p)
 {
-    free(p->rd);
+    free(p->sr);
+    free(p->runs);
     free(p->notes);
+    p->sr = NULL;
+    p->rd = NULL;
+    p->runs = NULL;
+    p->notes = NULL;
 }
 
-static note *part_note(part *p, const tx_csv_row *row, int reason)
+static note *part_note(part *p, uint64_t line, const char *raw, size_t raw_len, int reason)
 {
     if (p->nn == p->ncap) {
         size_t cap = p->ncap ? 2 * p->ncap : 256;
@@ -660,165 +701,231 @@ static note *part_note(part *p, const tx_csv_row *row, int reason)
         p->ncap = cap;
     }
     note *n = &p->notes[p->nn++];
-    n->line = row->line;
-    n->raw = row->raw;
-    n->raw_len = row->raw_len;
+    n->line = line;
+    n->raw = raw;
+    n->raw_len = raw_len;
     n->reason = reason;
     n->why = NULL;
     n->detail[0] = '\0';
     return n;
 }
 
-/* Parses a part of a readings file into its own readings (seq = index within the part)
- * and notes. Reads the catalogue only, so parts run in parallel. */
-static void parse_part(const tx_csv *csv, part *p, tx_store *st, int64_t align_tol,
-                       const int *col, uint16_t file)
+/* First pass over a part: no store. */
+static void parse_part(const tx_csv *csv, part *p, const int *col)
 {
     tx_csv *c = NULL;
     if ((p->rc = tx_csv_part(csv, p->from, p->to, p->line, &c, &p->err)) != TX_OK)
         return;
+    const char *data = tx_csv_data(csv);
     /* Room for the part's rows at once (a row is at least a timestamp, 25 bytes, and
      * four more): pages are only touched as rows come, and nothing is moved as it grows. */
-    p->cap = (p->to - p->from) / 29 + 64;
-    if (!(p->rd = tx_big_malloc(p->cap * sizeof *p->rd))) {
+    p->srcap = (p->to - p->from) / 29 + 64;
+    if (!(p->sr = tx_big_malloc(p->srcap * sizeof *p->sr))) {
         p->rc = tx_err_set(&p->err, TX_ENOMEM, "%s: out of memory", tx_csv_name(c));
         tx_csv_free(c);
         return;
     }
-    size_t n_meters = 0;
-    const tx_meter *meters = tx_store_meters(st, &n_meters);
-    /* The meter of the previous row: files usually hold a meter's rows together, so most
-     * rows skip the lookup. */
-    long last_meter = -1;
-    char last_id[TX_METER_ID_CAP] = "";
     tx_csv_row row;
     int rc;
     while ((rc = tx_csv_next(c, &row, &p->err)) == 1) {
         p->rows++;
         tx_reading_row r;
         int reason = tx_input_reading(&row, col, &r);
-        long m = -1;
-        int64_t slot = 0;
-        if (reason == TX_INPUT_OK) {
-            const tx_field *id = &r.meter_id;
-            if (id->len < sizeof last_id && memcmp(last_id, id->ptr, id->len) == 0 &&
-                last_id[id->len] == '\0') {
-                m = last_meter;
-            } else {
-                char idbuf[TX_METER_ID_CAP];
-                if (tx_field_copy(id, idbuf, sizeof idbuf))
-                    m = tx_store_find_meter(st, idbuf);
-                if (m >= 0) {
-                    memcpy(last_id, idbuf, sizeof last_id);
-                    last_meter = m;
-                }
+        if (reason != TX_INPUT_OK) {
+            if (!part_note(p, row.line, row.raw, row.raw_len, reason)) {
+                rc = tx_err_set(&p->err, TX_ENOMEM, "%s: out of memory", tx_csv_name(c));
+                break;
             }
-            if (m < 0) {
-                reason = TX_REJECT_UNKNOWN_METER;
-            } else if (tx_store_slot(r.t, meters[m].interval_minutes, &slot)) {
-                /* Clock drift of a few seconds is aligned to the grid and reported. */
-                int64_t shift = 0;
-                slot = nearest_slot(r.t, (int64_t)meters[m].interval_minutes * 60, align_tol,
-                                    &shift);
-                if (slot < 0) {
-                    reason = TX_REJECT_OFF_GRID;
-                } else {
-                    note *n = part_note(p, &row, -2);
-                    if (!n) {
-                        rc = tx_err_set(&p->err, TX_ENOMEM, "%s: out of memory", tx_csv_name(c));
-                        break;
-                    }
-                    snprintf(n->detail, sizeof n->detail, "aligned to the grid by %+lld s",
-                             (long long)shift);
-                    p->aligned++;
-                }
-            }
-            if (reason == TX_INPUT_OK && r.value < 0)
-                reason = meters[m].kind == TX_KIND_INTERVAL ? TX_REJECT_NEGATIVE_INTERVAL
-                                                            : TX_REJECT_BAD_VALUE;
+            continue;
         }
+        const tx_field *id = &r.meter_id;
+        const mrun *last = p->nruns ? &p->runs[p->nruns - 1] : NULL;
+        if (!last || !last->fits || id->len >= sizeof last->id ||
+            memcmp(last->id, id->ptr, id->len) != 0 || last->id[id->len] != '\0') {
+            if (p->nruns == p->runcap) {
+                size_t cap = p->runcap ? 2 * p->runcap : 1024;
+                mrun *nr = realloc(p->runs, cap * sizeof *nr);
+                if (!nr) {
+                    rc = tx_err_set(&p->err, TX_ENOMEM, "%s: out of memory", tx_csv_name(c));
+                    break;
+                }
+                p->runs = nr;
+                p->runcap = cap;
+            }
+            mrun *u = &p->runs[p->nruns++];
+            u->fits = tx_field_copy(id, u->id, sizeof u->id);
+            u->first = p->nsr;
+        }
+        if (p->nsr == p->srcap || row.raw_len > UINT32_MAX) {
+            size_t ncap = 2 * p->srcap;
+            srow *nr = row.raw_len > UINT32_MAX ? NULL
+                                                : tx_big_realloc(p->sr, ncap * sizeof *p->sr);
+            if (!nr) {
+                rc = tx_err_set(&p->err, TX_ENOMEM, "%s: out of memory", tx_csv_name(c));
+                break;
+            }
+            p->sr = nr;
+            p->srcap = ncap;
+        }
+        p->sr[p->nsr++] = (srow){
+            .t = r.t,
+            .value = r.value,
+            .line = row.line,
+            .raw = (size_t)(row.raw - data),
+            .raw_len = (uint32_t)row.raw_len,
+            .quality = r.quality,
+            .unstorable = tx_store_decimals_of(r.value) < 0,
+        };
+    }
+    p->rc = rc < 0 ? rc : TX_OK;
+    p->nn1 = p->nn;
+    tx_csv_free(c);
+}
+
+/* Out of memory in the second pass: the part fails (unless the first pass had already
+ * stopped it, whose error stands). */
+static void resolve_oom(const tx_csv *csv, part *p)
+{
+    if (p->rc == TX_OK)
+        p->rc = tx_err_set(&p->err, TX_ENOMEM, "%s: out of memory", tx_csv_name(csv));
+}
+
+/* Second pass over a part: the catalogue's meters. */
+static void resolve_part(const tx_csv *csv, part *p, tx_store *st, int64_t align_tol,
+                         uint16_t file)
+{
+    const char *data = tx_csv_data(csv);
+    size_t n_meters = 0;
+    const tx_meter *meters = tx_store_meters(st, &n_meters);
+    reading *rd = (reading *)(void *)p->sr;
+    size_t k = 0, run = 0;
+    long m = -1;
+    for (size_t i = 0; i < p->nsr; i++) {
+        if (run < p->nruns && p->runs[run].first == i) {
+            m = p->runs[run].fits ? tx_store_find_meter(st, p->runs[run].id) : -1;
+            run++;
+        }
+        const srow r = p->sr[i];
+        const char *raw = data + r.raw;
+        int reason = TX_INPUT_OK;
+        int64_t slot = 0;
+        if (m < 0) {
+            reason = TX_REJECT_UNKNOWN_METER;
+        } else if (tx_store_slot(r.t, meters[m].interval_minutes, &slot)) {
+            /* Clock drift of a few seconds is aligned to the grid and reported. */
+            int64_t shift = 0;
+            slot = nearest_slot(r.t, (int64_t)meters[m].interval_minutes * 60, align_tol,
+                                &shift);
+            if (slot < 0) {
+                reason = TX_REJECT_OFF_GRID;
+            } else {
+                note *n = part_note(p, r.line, raw, r.raw_len, -2);
+                if (!n) {
+                    resolve_oom(csv, p);
+                    break;
+                }
+                snprintf(n->detail, sizeof n->detail, "aligned to the grid by %+lld s",
+                         (long long)shift);
+                p->aligned++;
+            }
+        }
+        if (reason == TX_INPUT_OK && r.value < 0)
+            reason = meters[m].kind == TX_KIND_INTERVAL ? TX_REJECT_NEGATIVE_INTERVAL
+                                                        : TX_REJECT_BAD_VALUE;
         const char *why = NULL;
-        if (reason == TX_INPUT_OK && tx_store_decimals_of(r.value) < 0) {
+        if (reason == TX_INPUT_OK && r.unstorable) {
             /* The store keeps readings exactly, as integers of the meter's resolution. */
             reason = TX_REJECT_BAD_VALUE;
             why = "more than 9 decimals, or 2^53 or more units of its last decimal: cannot "
                   "be stored exactly";
         }
         if (reason != TX_INPUT_OK) {
-            note *n = part_note(p, &row, reason);
+            note *n = part_note(p, r.line, raw, r.raw_len, reason);
             if (!n) {
-                rc = tx_err_set(&p->err, TX_ENOMEM, "%s: out of memory", tx_csv_name(c));
+                resolve_oom(csv, p);
                 break;
             }
             n->why = why;
             continue;
         }
-        if (p->n == p->cap) {
-            size_t ncap = p->cap ? 2 * p->cap : (size_t)1 << 16;
-            reading *nr = tx_big_realloc(p->rd, ncap * sizeof *p->rd);
-            if (!nr) {
-                rc = tx_err_set(&p->err, TX_ENOMEM, "%s: out of memory", tx_csv_name(c));
-                break;
-            }
-            p->rd = nr;
-            p->cap = ncap;
-        }
-        p->rd[p->n] = (reading){
+        rd[k++] = (reading){
             .slot = slot,
             .value = r.value,
             .row = meters[m].row,
-            .line = row.line > UINT32_MAX ? UINT32_MAX : (uint32_t)row.line,
+            .line = r.line > UINT32_MAX ? UINT32_MAX : (uint32_t)r.line,
             .file = file,
             .grid = (uint8_t)tx_store_grid_of(meters[m].interval_minutes),
             .quality = r.quality,
         };
-        p->n++;
     }
-    p->rc = rc < 0 ? rc : TX_OK;
-    tx_csv_free(c);
+    p->rd = rd;
+    p->n = k;
 }
 
 /* Parts of a readings file: one per thread when the file is large enough to gain from it
  * and holds no quote (a part boundary never falls inside a quoted field). */
 #define INGEST_PART_MIN_BYTES ((size_t)4 << 20)
+#define INGEST_MAX_PARTS 64
+/* The first file, parsed beside the catalogue: parts per thread, so that the work shares
+ * out evenly whenever the catalogue's thread joins. */
+#define INGEST_OVERLAP_PARTS_PER_THREAD 4
 
-/* Parses one readings file into the batch; rejected rows go to the report. The file is
- * read whole, split at line ends into parts parsed by parallel threads, and the parts'
- * readings and notes are taken in file order, so the batch and the report are what a
- * serial read gives. */
-static int read_readings_file(const char *path, tx_store *st, int64_t align_tol, batch *b,
-                              rejects *rj, tx_ingest_summary *s, tx_err *err)
+/* A readings file after the first pass. rc: TX_OK, or why the file cannot be read (it is
+ * then skipped whole). */
+typedef struct {
+    char *path;
+    tx_csv *csv;
+    int nparts;
+    part parts[INGEST_MAX_PARTS];
+    int col[16];       /* the header's columns */
+    char warning[400]; /* unknown columns, printed when the file is taken */
+    int rc;
+    tx_err err;
+} prepped;
+
+static void prepped_free(prepped *f)
 {
-    tx_csv *csv = NULL;
-    int col[16];
-    int rc = open_input(path, &tx_cols_readings, col, &csv, err);
-    if (rc)
-        return rc;
-    s->bytes += tx_csv_size(csv);
-    char **nf = realloc(b->files, (b->nfiles + 1) * sizeof *b->files);
-    char *name = strdup(path);
-    if (!nf || !name) {
-        free(name);
-        if (nf)
-            b->files = nf;
-        tx_csv_free(csv);
-        return tx_err_set(err, TX_ENOMEM, "%s: out of memory", path);
-    }
-    b->files = nf;
-    b->files[b->nfiles] = name;
-    const uint16_t file = (uint16_t)b->nfiles++;
+    if (!f)
+        return;
+    for (int k = 0; k < f->nparts; k++)
+        part_free(&f->parts[k]);
+    tx_csv_free(f->csv);
+    free(f->path);
+    free(f);
+}
 
+/* A readings file read whole and split at line ends into up to `parts` parts (one when
+ * the file is small or holds a quote), for the first pass: prep_parse, or a task per part.
+ * NULL when out of memory; otherwise the file, whose rc says whether it could be read. */
+static prepped *prep_file(const char *path, int parts_wanted)
+{
+    prepped *f = calloc(1, sizeof *f);
+    if (!f)
+        return NULL;
+    if (!(f->path = strdup(path))) {
+        free(f);
+        return NULL;
+    }
+    size_t nunknown = 0;
+    char unknown[256] = "";
+    if ((f->rc = tx_csv_open(path, &f->csv, &f->err)) ||
+        (f->rc = tx_input_header(f->csv, &tx_cols_readings, f->col, &nunknown, unknown,
+                                 sizeof unknown, &f->err)))
+        return f;
+    if (nunknown)
+        snprintf(f->warning, sizeof f->warning, "%s: %zu unknown column(s) ignored: %s", path,
+                 nunknown, unknown);
+    const tx_csv *csv = f->csv;
     uint64_t line0 = 0;
     const size_t from = tx_csv_pos(csv, &line0), size = tx_csv_size(csv);
     const char *data = tx_csv_data(csv);
-    int nparts = omp_get_max_threads();
-    if (nparts > 64)
-        nparts = 64;
+    int nparts = parts_wanted;
+    if (nparts > INGEST_MAX_PARTS)
+        nparts = INGEST_MAX_PARTS;
     if (nparts < 1 || size - from < INGEST_PART_MIN_BYTES ||
         memchr(data + from, '"', size - from))
         nparts = 1;
-    part parts[64];
-    memset(parts, 0, sizeof parts);
+    part *parts = f->parts;
     parts[0].from = from;
     parts[0].line = line0;
     for (int k = 1; k < nparts; k++) {
@@ -835,12 +942,57 @@ static int read_readings_file(const char *path, tx_store *st, int64_t align_tol,
         parts[k].line = parts[k - 1].line + lines;
     }
     parts[nparts - 1].to = size;
-#pragma omp parallel for schedule(static, 1) num_threads(nparts) if (nparts > 1)
-    for (int k = 0; k < nparts; k++)
-        parse_part(csv, &parts[k], st, align_tol, col, file);
+    f->nparts = nparts;
+    return f;
+}
 
-    /* In file order: notes to the report, then readings to the batch; the first part that
-     * failed ends the file, and none of its readings is taken. */
+/* The first pass over a prepped file's parts, in parallel threads. */
+static void prep_parse(prepped *f)
+{
+    if (!f || f->rc)
+        return;
+#pragma omp parallel for schedule(dynamic, 1) if (f->nparts > 1)
+    for (int k = 0; k < f->nparts; k++)
+        parse_part(f->csv, &f->parts[k], f->col);
+}
+
+/* The second pass over a prepped file, into the batch; rejected rows go to the report, in
+ * file order, so the batch and the report are what a serial read gives. A file that could
+ * not be read returns its error (err) and adds nothing. */
+static int take_file(prepped *f, tx_store *st, int64_t align_tol, batch *b, rejects *rj,
+                     tx_ingest_summary *s, tx_err *err)
+{
+    if (f->rc) {
+        *err = f->err;
+        return f->rc;
+    }
+    const char *path = f->path;
+    if (f->warning[0])
+        fprintf(stderr, "tanxiao: warning: %s\n", f->warning);
+    s->bytes += tx_csv_size(f->csv);
+    char **nf = realloc(b->files, (b->nfiles + 1) * sizeof *b->files);
+    char *name = strdup(path);
+    if (!nf || !name) {
+        free(name);
+        if (nf)
+            b->files = nf;
+        return tx_err_set(err, TX_ENOMEM, "%s: out of memory", path);
+    }
+    b->files = nf;
+    b->files[b->nfiles] = name;
+    const uint16_t file = (uint16_t)b->nfiles++;
+    const int nparts = f->nparts;
+    part *parts = f->parts;
+    int rc = TX_OK;
+    /* Every part, also one the first pass stopped in: its rows before the stop are noted
+     * as one pass notes them. */
+#pragma omp parallel for schedule(dynamic, 1) if (nparts > 1)
+    for (int k = 0; k < nparts; k++)
+        resolve_part(f->csv, &parts[k], st, align_tol, file);
+
+    /* In file order: notes to the report (each part's two passes' merged by line), then
+     * readings to the batch; the first part that failed ends the file, and none of its
+     * readings is taken. */
     if (b->nsegs + (size_t)nparts > b->segcap) {
         size_t cap = b->segcap ? 2 * b->segcap : 64;
         while (cap < b->nsegs + (size_t)nparts)
@@ -857,8 +1009,10 @@ static int read_readings_file(const char *path, tx_store *st, int64_t align_tol,
         part *p = &parts[k];
         s->rows += p->rows;
         s->aligned += p->aligned;
-        for (size_t i = 0; i < p->nn && rc == TX_OK; i++) {
-            const note *n = &p->notes[i];
+        for (size_t i = 0, j = p->nn1; (i < p->nn1 || j < p->nn) && rc == TX_OK;) {
+            const note *n = j == p->nn || (i < p->nn1 && p->notes[i].line <= p->notes[j].line)
+                                ? &p->notes[i++]
+                                : &p->notes[j++];
             tx_csv_row row = {.line = n->line, .raw = n->raw, .raw_len = n->raw_len};
             rc = report(rj, path, n->line, n->reason, n->reason == -2 ? n->detail : n->why,
                         &row, err);
@@ -870,11 +1024,9 @@ static int read_readings_file(const char *path, tx_store *st, int64_t align_tol,
     for (int k = 0; k < nparts && rc == TX_OK; k++) {
         b->segs[b->nsegs++] = (segment){parts[k].rd, parts[k].n};
         b->n += parts[k].n;
+        parts[k].sr = NULL; /* the batch owns it */
         parts[k].rd = NULL;
     }
-    for (int k = 0; k < nparts; k++)
-        part_free(&parts[k]);
-    tx_csv_free(csv);
     return rc < 0 ? rc : TX_OK;
 }
 
@@ -915,6 +1067,12 @@ static int list_reading_files(const char *dir, char ***names, size_t *n, tx_err 
     return rc;
 }
 
+/* A readings file's path in the dataset. */
+static void reading_path(char *path, size_t cap, const char *dir, const char *name)
+{
+    snprintf(path, cap, "%s/readings/%s", dir, name);
+}
+
 int tx_ingest(const tx_ingest_params *p, tx_ingest_summary *s, tx_err *err)
 {
     memset(s, 0, sizeof *s);
@@ -930,27 +1088,76 @@ int tx_ingest(const tx_ingest_params *p, tx_ingest_summary *s, tx_err *err)
     int rc = tx_tables_load(p->tables_dir ? p->tables_dir : TANXIAO_TABLES_DIR, &tables, err);
     if (rc)
         return rc;
-    tx_store *st = NULL;
-    if ((rc = tx_store_open(p->store_path, 1, p->zstd_level, &st, err))) {
+    char **files = NULL;
+    size_t nfiles = 0;
+    if ((rc = list_reading_files(p->dataset_dir, &files, &nfiles, err))) {
         tx_tables_destroy(&tables);
         return rc;
     }
-    s->seconds_open = (t1 = omp_get_wtime()) - t;
-    char **files = NULL;
-    size_t nfiles = 0;
-    if (!(rc = ingest_catalogue(p->dataset_dir, st, &tables, &rj, s, err)) &&
-        !(rc = tx_store_flush(st, err)))
-        rc = list_reading_files(p->dataset_dir, &files, &nfiles, err);
-    s->seconds_catalogue = (t = omp_get_wtime()) - t1;
+    /* Opening the store and the catalogue are one thread's work; with more threads, the
+     * first readings file is read and its first pass (most of its parsing) runs beside
+     * them, in parts small enough that the thread of the catalogue takes its share when it
+     * is done (measured: docs/ARCHITECTURE.md). */
+    tx_store *st = NULL;
+    prepped *first = NULL;
+    const int nt = omp_get_max_threads();
+    const int overlap = nfiles > 0 && nt > 1;
+    int opened = 0;
+    double t_open = 0, t_cat = 0;
+    const double t0_sections = omp_get_wtime();
+#pragma omp parallel num_threads(nt) if (overlap)
+#pragma omp single
+    {
+        if (overlap) {
+#pragma omp task
+            {
+                char path[1400];
+                reading_path(path, sizeof path, p->dataset_dir, files[0]);
+                first = prep_file(path, INGEST_OVERLAP_PARTS_PER_THREAD * nt);
+                if (first && first->rc == TX_OK)
+                    for (int k = 0; k < first->nparts; k++) {
+#pragma omp task firstprivate(k)
+                        parse_part(first->csv, &first->parts[k], first->col);
+                    }
+            }
+        }
+        double ts = omp_get_wtime();
+        rc = tx_store_open(p->store_path, 1, p->zstd_level, &st, err);
+        double te = omp_get_wtime();
+        t_open = te - ts;
+        if (rc == TX_OK) {
+            opened = 1;
+            if (!(rc = ingest_catalogue(p->dataset_dir, st, &tables, &rj, s, err)))
+                rc = tx_store_flush(st, err);
+            t_cat = omp_get_wtime() - te;
+        }
+    } /* the first file's tasks are done here */
+    s->seconds_open = t_open + (t0_sections - t); /* and the tables before it */
+    s->seconds_catalogue = t_cat;
+    t = omp_get_wtime();
+    if (!opened) {
+        prepped_free(first);
+        for (size_t i = 0; i < nfiles; i++)
+            free(files[i]);
+        free(files);
+        tx_tables_destroy(&tables);
+        return rc;
+    }
     if (!rc) {
         batch bt;
         memset(&bt, 0, sizeof bt);
         for (size_t i = 0; !rc && i < nfiles; i++) {
             char path[1400];
-            snprintf(path, sizeof path, "%s/readings/%s", p->dataset_dir, files[i]);
+            reading_path(path, sizeof path, p->dataset_dir, files[i]);
             tx_err ferr = {0};
-            rc = read_readings_file(path, st, (int64_t)tables.align_tolerance_s, &bt, &rj, s,
-                                    &ferr);
+            prepped *f = i == 0 && overlap ? first : prep_file(path, omp_get_max_threads());
+            if (i == 0)
+                first = NULL;
+            if (f && !(i == 0 && overlap))
+                prep_parse(f);
+            rc = f ? take_file(f, st, (int64_t)tables.align_tolerance_s, &bt, &rj, s, &ferr)
+                   : tx_err_set(&ferr, TX_ENOMEM, "%s: out of memory", path);
+            prepped_free(f);
             s->files++;
             if (rc && rc != TX_ENOMEM) {
                 /* A file that cannot be read (header, encoding, truncation) is skipped whole:
@@ -978,6 +1185,7 @@ int tx_ingest(const tx_ingest_params *p, tx_ingest_summary *s, tx_err *err)
         s->seconds_merge += (t1 = omp_get_wtime()) - t;
         t = t1;
     }
+    prepped_free(first); /* the catalogue failed: its file was not taken */
     for (size_t i = 0; i < nfiles; i++)
         free(files[i]);
     free(files);

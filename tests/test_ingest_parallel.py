@@ -83,9 +83,10 @@ def faults(at):
 
 
 # Faults at the start, the end, and densely around every fraction a split can fall at
-# (1/2, 1/3, 2/3, 1/7 ... 6/7 of the bytes, which is close to those of the rows).
+# (1/2, 1/3, 2/3, 1/7 ... 6/7 of the bytes, and the eighths, twelfths and 28ths of the
+# first file's parts; the bytes are close to the rows).
 places = {1, len(rows) - 2}
-for parts in (2, 3, 7):
+for parts in (2, 3, 7, 8, 12, 28):  # 4 x threads for the first file, read beside the catalogue
     for k in range(1, parts):
         centre = len(rows) * k // parts
         places.update(range(centre - 40, centre + 40, 3))
