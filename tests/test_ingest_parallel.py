@@ -169,6 +169,13 @@ for reason, n in expected.items():
     check(counts.get(reason, 0) == base.get(reason, 0) + n,
           "%s rejected %d times: the generator's %d and the %d injected" %
           (reason, counts.get(reason, 0), base.get(reason, 0), n))
+# A conflict names both values as the file's decimals (the generator writes 2, the planted
+# conflicts add 1.5): "3572330.27", not the "3572330.2699999998" of %.17g.
+conflict_values = re.findall(r'CONFLICT,"(?:stored )?(\S+) .*?replaced by ([-0-9.e+]+)', ref[2])
+check(len(conflict_values) == counts.get("CONFLICT", 0) and all(
+    re.fullmatch(r"-?\d+(\.\d{1,2})?", v) for pair in conflict_values for v in pair),
+    "conflicts show their values as read (%d checked; first %s)" %
+    (len(conflict_values), conflict_values[:1]))
 check(counts.get("ALIGNED", 0) == base.get("ALIGNED", 0) + aligned,
       "%d aligned notes: the generator's and the %d injected" %
       (counts.get("ALIGNED", 0), aligned))
