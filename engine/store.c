@@ -2819,7 +2819,7 @@ typedef struct {
     int bad;
 } mchunk;
 
-static void merge_chunk(const tx_store *s, const grid *gr, mchunk *mc, const bytes *old,
+static void merge_chunk(const tx_store *s, const uint8_t *dec, mchunk *mc, const bytes *old,
                         const bytes *qold, const tx_store_cell *cells, double *oldv,
                         uint8_t *oldq, size_t crow, size_t cslots, int64_t C0,
                         unsigned char *out, unsigned char *qout, size_t bound, size_t qbound,
@@ -2848,7 +2848,7 @@ static void merge_chunk(const tx_store *s, const grid *gr, mchunk *mc, const byt
     for (size_t i = mc->c0; i < mc->c1; i++) {
         const tx_store_cell *c = &cells[i];
         const size_t at = (c->row - R0) * cslots + (size_t)(c->slot - C0);
-        const int d = gr->dec[c->row];
+        const int d = dec[c->row];
         const int64_t was = w->cells[at];
         oldv[i] = was == VALUE_FILL ? NAN : (double)was / pow10_tab[d];
         oldq[i] = w->qcells[at];
@@ -3029,9 +3029,13 @@ int tx_store_merge(tx_store *s, int interval_minutes, const tx_store_cell *cells
         rc = grid_cover(s, g, (hsize_t)rmax + 1, maxslot, err);
     if (rc == TX_OK && raise)
         rc = rescale_rows(s, g, rmin, nr, need, 0, err);
-    free(need);
-    if (rc != TX_OK)
+    if (rc != TX_OK) {
+        free(need);
         return failing(s, rc);
+    }
+    /* The rows' decimals are now need[] (raised where a cell needed more): the merging
+     * tasks read them there, not in the grid, which the first write reopens while they run. */
+    const uint8_t *dec = need - rmin;
 
     /* Chunk rows with cells, in rounds of WRITE_ROUND_CHUNKS. */
     const size_t bound = tx_chunk_bound(CHUNK_CELLS * sizeof(int64_t));
@@ -3057,23 +3061,11 @@ int tx_store_merge(tx_store *s, int interval_minutes, const tx_store_cell *cells
     if (!ok)
         io.rc = tx_err_set(err, TX_ENOMEM, "%s:/series/%dmin: out of memory for a merge",
                            s->path, m);
-    /* Until the session writes, round by round: the first change begins the write (which
-     * reopens the grids), and a merge that changes nothing writes nothing. */
+    /* Pipelined: while the threads merge one round, this thread writes the one before
+     * and reads the next (libhdf5 takes one caller at a time), and joins the merging when
+     * it is done. The first changed chunk begins the write (which reopens the grids), so a
+     * merge that changes nothing writes nothing. Measured: docs/ARCHITECTURE.md. */
     merge_round *cur = &rb[0], *spare = &rb[1];
-    while (io.rc == TX_OK && io.next < n && !writing(s)) {
-        fetch_round(&io, cur);
-        if (io.rc != TX_OK)
-            break;
-#pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
-        for (size_t c = 0; c < cur->nc; c++)
-            merge_chunk(s, gr, &cur->mc[c], &cur->oldb, &cur->qoldb, cells, old, oldq, crow,
-                        cslots, C0, cur->out + c * bound, cur->qout + c * qbound, bound, qbound,
-                        ws[omp_get_thread_num()]);
-        write_round(&io, cur);
-    }
-    /* Then pipelined: while the threads merge one round, this thread writes the one
-     * before and reads the next (libhdf5 takes one caller at a time), and joins the
-     * merging when it is done. Measured: docs/ARCHITECTURE.md. */
     if (io.rc == TX_OK && io.next < n) {
         merge_round *merging = cur, *other = spare;
         fetch_round(&io, merging);
@@ -3084,7 +3076,7 @@ int tx_store_merge(tx_store *s, int interval_minutes, const tx_store_cell *cells
             {
                 for (size_t c = 0; c < merging->nc; c++) {
 #pragma omp task firstprivate(c)
-                    merge_chunk(s, gr, &merging->mc[c], &merging->oldb, &merging->qoldb, cells,
+                    merge_chunk(s, dec, &merging->mc[c], &merging->oldb, &merging->qoldb, cells,
                                 old, oldq, crow, cslots, C0, merging->out + c * bound,
                                 merging->qout + c * qbound, bound, qbound,
                                 ws[omp_get_thread_num()]);
@@ -3104,6 +3096,7 @@ int tx_store_merge(tx_store *s, int interval_minutes, const tx_store_cell *cells
         if (io.rc == TX_OK && other->nc)
             write_round(&io, other);
     }
+    free(need);
     wscratch_free(ws, nt);
     for (int k = 0; k < 2; k++) {
         free(rb[k].mc);
