@@ -102,46 +102,55 @@ static int cmp_cstr(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* Ids seen in one file, kept sorted, each an owned copy. */
+/* Ids seen in one file: a hash set (open addressing, at most half full) of owned copies. */
 typedef struct {
-    char **ids;
-    size_t n, cap;
+    char **slot;
+    size_t n, cap; /* cap: a power of 2, or 0 */
 } id_set;
 
 static void id_set_free(id_set *set)
 {
-    for (size_t i = 0; i < set->n; i++)
-        free(set->ids[i]);
-    free(set->ids);
+    for (size_t i = 0; i < set->cap; i++)
+        free(set->slot[i]);
+    free(set->slot);
+}
+
+static size_t id_set_hash(const char *id)
+{
+    uint64_t h = 1469598103934665603ull; /* FNV-1a, then murmur3's finaliser */
+    for (const unsigned char *p = (const unsigned char *)id; *p; p++)
+        h = (h ^ *p) * 1099511628211ull;
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    return (size_t)h;
 }
 
 /* 1 when id is already in the set, 0 after adding it, TX_ENOMEM. */
 static int id_set_add(id_set *set, const char *id)
 {
-    size_t lo = 0, hi = set->n;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        int c = strcmp(set->ids[mid], id);
-        if (c == 0)
-            return 1;
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    if (set->n == set->cap) {
-        size_t ncap = set->cap ? 2 * set->cap : 1024;
-        char **ni = realloc(set->ids, ncap * sizeof *ni);
-        if (!ni)
+    if (2 * (set->n + 1) > set->cap) {
+        size_t cap = set->cap ? 2 * set->cap : 1024;
+        char **sl = calloc(cap, sizeof *sl);
+        if (!sl)
             return TX_ENOMEM;
-        set->ids = ni;
-        set->cap = ncap;
+        for (size_t i = 0; i < set->cap; i++)
+            if (set->slot[i]) {
+                size_t h = id_set_hash(set->slot[i]) & (cap - 1);
+                while (sl[h])
+                    h = (h + 1) & (cap - 1);
+                sl[h] = set->slot[i];
+            }
+        free(set->slot);
+        set->slot = sl;
+        set->cap = cap;
     }
-    char *copy = strdup(id);
-    if (!copy)
+    size_t h = id_set_hash(id) & (set->cap - 1);
+    for (; set->slot[h]; h = (h + 1) & (set->cap - 1))
+        if (strcmp(set->slot[h], id) == 0)
+            return 1;
+    if (!(set->slot[h] = strdup(id)))
         return TX_ENOMEM;
-    memmove(set->ids + lo + 1, set->ids + lo, (set->n - lo) * sizeof *set->ids);
-    set->ids[lo] = copy;
     set->n++;
     return 0;
 }

@@ -119,6 +119,9 @@ typedef struct {
     void *rec;     /* n records of the table's size, in insertion (or key) order */
     size_t n, cap;
     uint32_t *idx; /* n record indexes sorted by key */
+    uint32_t *slot; /* ops->hash: open addressing, nslot (a power of 2, > 2n) slots of
+                       record index + 1 (0 empty); rebuilt with idx */
+    size_t nslot;
     int dirty;     /* changed since loaded or last written */
 } table;
 
@@ -162,6 +165,8 @@ struct table_ops {
     size_t ncols;
     int keep_sorted; /* records themselves kept in key order (events) */
     int (*cmp)(const void *a, const void *b);
+    /* The key's hash, for tables looked up by id (NULL: binary search of the index). */
+    uint64_t (*hash)(const void *rec);
     /* Validates an input record of a put. */
     int (*check)(tx_store *s, const void *rec, tx_err *err);
     /* May rec replace ref (a stored record, or the first of its id in the batch)? */
@@ -320,6 +325,22 @@ static void clean_strings(const table_ops *ops, void *rec)
     }
 }
 
+/* FNV-1a of a NUL-terminated id, its bits mixed (murmur3's finaliser) for the low bits a
+ * power-of-two table uses. */
+static uint64_t id_hash(const char *id)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (const unsigned char *p = (const unsigned char *)id; *p; p++)
+        h = (h ^ *p) * 1099511628211ull;
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    return h;
+}
+
+static uint64_t enterprise_hash(const void *a) { return id_hash(((const tx_enterprise *)a)->id); }
+static uint64_t meter_hash(const void *a) { return id_hash(((const tx_meter *)a)->id); }
+
 static int enterprise_cmp(const void *a, const void *b)
 {
     return strcmp(((const tx_enterprise *)a)->id, ((const tx_enterprise *)b)->id);
@@ -425,6 +446,7 @@ static const table_ops enterprise_ops = {
     .cols = enterprise_cols,
     .ncols = NCOLS(enterprise_cols),
     .cmp = enterprise_cmp,
+    .hash = enterprise_hash,
     .check = enterprise_check,
 };
 static const table_ops meter_ops = {
@@ -433,6 +455,7 @@ static const table_ops meter_ops = {
     .cols = meter_cols,
     .ncols = NCOLS(meter_cols),
     .cmp = meter_cmp,
+    .hash = meter_hash,
     .check = meter_check,
     .compat = meter_compat,
     .assign = meter_assign,
@@ -476,28 +499,99 @@ static int rec_cmp(const void *a, const void *b, void *arg)
     return ((const table_ops *)arg)->cmp(a, b);
 }
 
-/* Rebuilds the sorted index (t->idx must hold t->n entries). Returns the position in the
- * index of the first duplicate key, or -1 when keys are unique. */
+/* 1 when base's n records (or the records idx names, when idx) are in key order. */
+static int in_order(const table_ops *ops, const void *base, const uint32_t *idx, size_t n)
+{
+    for (size_t i = 1; i < n; i++) {
+        size_t a = idx ? idx[i - 1] : i - 1, b = idx ? idx[i] : i;
+        if (ops->cmp(CREC(base, ops->size, a), CREC(base, ops->size, b)) > 0)
+            return 0;
+    }
+    return 1;
+}
+
+/* Makes room in the hash slots of a table looked up by id for n records (at most half
+ * full). TX_OK or TX_ENOMEM. */
+static long slots_fill(table *t, const table_ops *ops);
+
+static int table_slots(table *t, const table_ops *ops, size_t n)
+{
+    if (!ops->hash)
+        return TX_OK;
+    size_t nslot = 64;
+    while (nslot < 2 * n + 2)
+        nslot *= 2;
+    if (nslot <= t->nslot)
+        return TX_OK;
+    uint32_t *sl = realloc(t->slot, nslot * sizeof *sl);
+    if (!sl)
+        return TX_ENOMEM;
+    t->slot = sl;
+    t->nslot = nslot;
+    slots_fill(t, ops); /* the records there are, whose keys are unique */
+    return TX_OK;
+}
+
+/* Rebuilds the hash slots of a table looked up by id: -1, the record of a duplicate key
+ * (>= 0), or -2 when the slots had to grow and could not (never after table_reserve for
+ * the records). */
+static long table_rehash(table *t, const table_ops *ops)
+{
+    if (table_slots(t, ops, t->n) != TX_OK)
+        return -2;
+    return slots_fill(t, ops);
+}
+
+/* Fills the hash slots from the records: -1, or the record of a duplicate key. */
+static long slots_fill(table *t, const table_ops *ops)
+{
+    const size_t nslot = t->nslot;
+    memset(t->slot, 0, nslot * sizeof *t->slot);
+    for (size_t i = 0; i < t->n; i++) {
+        const void *rec = CREC(t->rec, ops->size, i);
+        size_t h = (size_t)ops->hash(rec) & (nslot - 1);
+        for (uint32_t r; (r = t->slot[h]) != 0; h = (h + 1) & (nslot - 1))
+            if (ops->cmp(rec, CREC(t->rec, ops->size, r - 1)) == 0)
+                return (long)i;
+        t->slot[h] = (uint32_t)i + 1;
+    }
+    return -1;
+}
+
+/* Rebuilds the lookup of a table: the hash slots of a table looked up by id (whose records
+ * are never sorted: measured, sorting 61,000 meter ids was most of a store's opening), or
+ * the index sorted by key (t->idx must hold t->n entries). Returns the record of a
+ * duplicate key, -1 when keys are unique, or -2 out of memory. Records already in key
+ * order are not sorted again. */
 static long table_reindex(table *t, const table_ops *ops)
 {
-    if (ops->keep_sorted && t->n > 1)
+    if (ops->hash)
+        return table_rehash(t, ops);
+    if (ops->keep_sorted && t->n > 1 && !in_order(ops, t->rec, NULL, t->n))
         qsort_r(t->rec, t->n, ops->size, rec_cmp, (void *)ops);
     for (size_t i = 0; i < t->n; i++)
         t->idx[i] = (uint32_t)i;
-    if (!ops->keep_sorted && t->n > 1) {
+    if (!ops->keep_sorted && t->n > 1 && !in_order(ops, t->rec, NULL, t->n)) {
         sort_ctx c = {ops, t->rec};
         qsort_r(t->idx, t->n, sizeof *t->idx, idx_cmp, &c);
     }
     for (size_t i = 1; i < t->n; i++)
         if (ops->cmp(CREC(t->rec, ops->size, t->idx[i - 1]),
                      CREC(t->rec, ops->size, t->idx[i])) == 0)
-            return (long)i;
+            return (long)t->idx[i];
     return -1;
 }
 
 /* Index of the record with the key of key, or -1. */
 static long table_find(const table *t, const table_ops *ops, const void *key)
 {
+    if (ops->hash && t->nslot) {
+        size_t h = (size_t)ops->hash(key) & (t->nslot - 1);
+        for (uint32_t r; (r = t->slot[h]) != 0; h = (h + 1) & (t->nslot - 1))
+            if (ops->cmp(key, CREC(t->rec, ops->size, r - 1)) == 0)
+                return (long)r - 1;
+        return -1;
+    }
     size_t lo = 0, hi = t->n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
@@ -532,6 +626,8 @@ static int table_reserve(table *t, const table_ops *ops, size_t n)
     if (!idx)
         return TX_ENOMEM;
     t->idx = idx;
+    if (table_slots(t, ops, cap) != TX_OK)
+        return TX_ENOMEM;
     t->cap = cap;
     return TX_OK;
 }
@@ -540,6 +636,7 @@ static void table_destroy(table *t)
 {
     free(t->rec);
     free(t->idx);
+    free(t->slot);
     memset(t, 0, sizeof *t);
 }
 
@@ -582,7 +679,8 @@ static int table_upsert(tx_store *s, table *t, const table_ops *ops, const void 
     for (size_t i = 0; i < n; i++)
         order[i] = i;
     sort_ctx c = {ops, in};
-    qsort_r(order, n, sizeof *order, pos_cmp, &c);
+    if (!in_order(ops, in, NULL, n)) /* a catalogue file in id order is left as it is */
+        qsort_r(order, n, sizeof *order, pos_cmp, &c);
 
     for (size_t g = 0, e; g < n; g = e) {
         const void *first = CREC(in, ops->size, order[g]);
@@ -851,9 +949,13 @@ static int table_read(tx_store *s, table *t, const table_ops *ops, tx_err *err)
     for (size_t i = 0; i < n; i++)
         clean_strings(ops, REC(t->rec, ops->size, i));
     long dup = table_reindex(t, ops);
+    if (dup == -2) {
+        rc = tx_err_set(err, TX_ENOMEM, "%s:%s: out of memory", s->path, path);
+        goto done;
+    }
     if (dup >= 0) {
-        rc = tx_err_set(err, TX_EINVAL, "%s:%s: duplicate key at row %u", s->path, path,
-                        (unsigned)t->idx[dup]);
+        rc = tx_err_set(err, TX_EINVAL, "%s:%s: duplicate key at row %ld", s->path, path,
+                        dup);
         goto done;
     }
     t->dirty = 0;

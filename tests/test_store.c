@@ -260,6 +260,55 @@ static void test_catalogue_roundtrip(void **state)
     close_store(s);
 }
 
+/* Lookups by id over thousands of records put in several batches (the hash slots grow
+ * while records are added), in an order that is not the ids' order, with near-miss ids,
+ * before and after the store is reopened. */
+static void test_catalogue_lookup_many(void **state)
+{
+    (void)state;
+    char path[512];
+    tx_err err = {0};
+    test_path(path, sizeof path, "lookup");
+    remove(path);
+    enum { NE = 3000, NM = 7000 };
+    tx_enterprise *e = test_malloc(NE * sizeof *e);
+    tx_meter *m = test_malloc(NM * sizeof *m);
+    for (int i = 0; i < NE; i++)
+        e[i] = enterprise((i * 7919) % NE); /* a permutation: not in id order */
+    for (int i = 0; i < NM; i++) {
+        m[i] = meter(i, (i * 31) % NE, 15);
+        snprintf(m[i].id, sizeof m[i].id, "M%d-%c", (i * 4099) % NM, "ab"[i % 2]);
+    }
+    tx_store *s = open_store(path, 1);
+    for (int b = 0; b < 4; b++) { /* four batches of each */
+        ok(tx_store_put_enterprises(s, e + b * NE / 4, NE / 4, NULL, &err));
+        for (int i = 0; i < NE; i++)
+            assert_int_equal(tx_store_find_enterprise(s, e[i].id), i < (b + 1) * NE / 4 ? i : -1);
+    }
+    for (int b = 0; b < 4; b++) {
+        ok(tx_store_put_meters(s, m + b * NM / 4, NM / 4, NULL, &err));
+        for (int i = 0; i < NM; i += 7)
+            assert_int_equal(tx_store_find_meter(s, m[i].id), i < (b + 1) * NM / 4 ? i : -1);
+    }
+    for (int reopen = 0; reopen < 2; reopen++) {
+        for (int i = 0; i < NE; i++)
+            assert_int_equal(tx_store_find_enterprise(s, e[i].id), i);
+        for (int i = 0; i < NM; i++) {
+            assert_int_equal(tx_store_find_meter(s, m[i].id), i);
+            char near[TX_METER_ID_CAP];
+            snprintf(near, sizeof near, "%sx", m[i].id); /* a longer id */
+            assert_int_equal(tx_store_find_meter(s, near), -1);
+            snprintf(near, sizeof near, "%.*s", (int)strlen(m[i].id) - 1, m[i].id);
+            assert_int_equal(tx_store_find_meter(s, near), -1); /* a prefix */
+        }
+        close_store(s);
+        s = open_store(path, 0);
+    }
+    close_store(s);
+    test_free(m);
+    test_free(e);
+}
+
 static void test_upsert(void **state)
 {
     (void)state;
@@ -1028,6 +1077,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_slot),
         cmocka_unit_test(test_catalogue_roundtrip),
+        cmocka_unit_test(test_catalogue_lookup_many),
         cmocka_unit_test(test_upsert),
         cmocka_unit_test(test_put_rejects),
         cmocka_unit_test(test_blocks),
