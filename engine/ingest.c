@@ -376,6 +376,7 @@ typedef struct {
     uint16_t file;  /* index into the batch's file names */
     uint8_t grid;
     uint8_t quality;
+    uint8_t decimals; /* tx_store_decimals_of(value) + 1, for the merge */
 } reading;
 
 /* Slots per store window (chunk column) of each grid. */
@@ -478,7 +479,11 @@ static int apply_window(tx_store *st, batch *b, reading *rd, size_t n, rejects *
         b->bufcap = cap;
     }
     for (size_t i = 0; i < n; i++)
-        b->cells[i] = (tx_store_cell){rd[i].row, rd[i].quality, rd[i].slot, rd[i].value};
+        b->cells[i] = (tx_store_cell){.row = rd[i].row,
+                                      .quality = rd[i].quality,
+                                      .decimals = rd[i].decimals,
+                                      .slot = rd[i].slot,
+                                      .value = rd[i].value};
     size_t changed = 0;
     int rc = tx_store_merge(st, minutes, b->cells, n, b->old, b->oldq, &changed, err);
     if (rc)
@@ -695,7 +700,7 @@ typedef struct {
     size_t raw;     /* offset of the row's text in the file's buffer */
     uint32_t raw_len;
     uint8_t quality;
-    uint8_t unstorable; /* tx_store_decimals_of(value) < 0 */
+    int8_t decimals; /* tx_store_decimals_of(value): < 0 when it cannot be stored */
 } srow;
 
 /* A run of rows with the same meter id, from row `first` of the part. */
@@ -817,7 +822,7 @@ static void parse_part(const tx_csv *csv, part *p, const int *col)
             .raw = (size_t)(row.raw - data),
             .raw_len = (uint32_t)row.raw_len,
             .quality = r.quality,
-            .unstorable = tx_store_decimals_of(r.value) < 0,
+            .decimals = (int8_t)tx_store_decimals_of(r.value),
         };
     }
     p->rc = rc < 0 ? rc : TX_OK;
@@ -876,7 +881,7 @@ static void resolve_part(const tx_csv *csv, part *p, tx_store *st, int64_t align
             reason = meters[m].kind == TX_KIND_INTERVAL ? TX_REJECT_NEGATIVE_INTERVAL
                                                         : TX_REJECT_BAD_VALUE;
         const char *why = NULL;
-        if (reason == TX_INPUT_OK && r.unstorable) {
+        if (reason == TX_INPUT_OK && r.decimals < 0) {
             /* The store keeps readings exactly, as integers of the meter's resolution. */
             reason = TX_REJECT_BAD_VALUE;
             why = "more than 9 decimals, or 2^53 or more units of its last decimal: cannot "
@@ -899,6 +904,7 @@ static void resolve_part(const tx_csv *csv, part *p, tx_store *st, int64_t align
             .file = file,
             .grid = (uint8_t)tx_store_grid_of(meters[m].interval_minutes),
             .quality = r.quality,
+            .decimals = (uint8_t)(r.decimals + 1),
         };
     }
     p->rd = rd;

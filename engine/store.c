@@ -2957,8 +2957,8 @@ static void merge_chunk(const tx_store *s, const uint8_t *dec, mchunk *mc, const
         int64_t now;
         if (isnan(c->value))
             now = VALUE_FILL;
-        else if (to_int(c->value, d, &now) != 0) {
-            mc->bad = -2;
+        else if (to_int(c->value, d, &now) != 0 || (double)now / pow10_tab[d] != c->value) {
+            mc->bad = -2; /* not exact at the row's decimals (a caller's decimals wrong) */
             return;
         }
         if (now != was) {
@@ -3044,8 +3044,9 @@ static void write_round(merge_io *io, const merge_round *r)
             (io->rc = begin_write(s, io->err)) != TX_OK)
             break; /* the first change of the session: through the journal from here on */
         if (w->bad == -2)
-            io->rc = tx_err_set(io->err, TX_ERANGE, "%s:/series/%dmin: a reading is 2^53 or "
-                                "more at its row's resolution", s->path, io->m);
+            io->rc = tx_err_set(io->err, TX_ERANGE, "%s:/series/%dmin: a reading cannot be "
+                                "stored exactly at its row's resolution (2^53 or more units, "
+                                "or more decimals than given)", s->path, io->m);
         else if (w->bad)
             io->rc = tx_err_set(io->err, TX_EHDF5, "%s:/series/%dmin: the chunk at row %llu, "
                                 "slot %lld does not decode or encode", s->path, io->m,
@@ -3104,7 +3105,9 @@ int tx_store_merge(tx_store *s, int interval_minutes, const tx_store_cell *cells
         }
         if (isnan(c->value))
             continue;
-        int d = tx_store_decimals_of(c->value);
+        int d = c->decimals && c->decimals <= TX_STORE_MAX_DECIMALS + 1
+                    ? c->decimals - 1
+                    : tx_store_decimals_of(c->value);
         if (d < 0) {
             free(need);
             return tx_err_set(err, TX_ERANGE, "%s:/series/%dmin: row %u, slot %lld: %.17g "

@@ -214,6 +214,8 @@ int tx_store_decode(const tx_store_raw *raw, size_t i, double *value, uint8_t *q
 typedef struct {
     uint32_t row;
     uint8_t quality;
+    uint8_t decimals; /* tx_store_decimals_of(value) + 1 when the caller has it (each cell
+                         is checked exact as it is stored), 0: taken here */
     int64_t slot;
     double value;
 } tx_store_cell;

@@ -1019,10 +1019,10 @@ static void test_merge(void **state)
     close_store(s);
 
     /* Cells across three chunk rows of one window: one stored, one equal, one new row. */
-    tx_store_cell cells[4] = {{3, 0, (int64_t)CS + 1, 1.5},
-                              {20, 0, (int64_t)CS + 5, 10.5},
-                              {20, 1, (int64_t)CS + 6, 12.125},
-                              {40, 2, (int64_t)CS + 9, 7.0}};
+    tx_store_cell cells[4] = {{.row = 3, .slot = (int64_t)CS + 1, .value = 1.5},
+                              {.row = 20, .slot = (int64_t)CS + 5, .value = 10.5},
+                              {.row = 20, .quality = 1, .slot = (int64_t)CS + 6, .value = 12.125},
+                              {.row = 40, .quality = 2, .slot = (int64_t)CS + 9, .value = 7.0}};
     double old[4];
     uint8_t oldq[4];
     size_t changed = 99;
@@ -1060,15 +1060,34 @@ static void test_merge(void **state)
 
     /* Refused: unsorted cells, two windows, a value that cannot be stored. */
     s = open_store(path, 1);
-    tx_store_cell bad[2] = {{5, 0, (int64_t)CS + 2, 1.0}, {4, 0, (int64_t)CS + 2, 1.0}};
+    tx_store_cell bad[2] = {{.row = 5, .slot = (int64_t)CS + 2, .value = 1.0},
+                            {.row = 4, .slot = (int64_t)CS + 2, .value = 1.0}};
     assert_int_equal(tx_store_merge(s, m, bad, 2, old, oldq, &changed, &err), TX_EINVAL);
-    tx_store_cell rows[3] = {{0, 0, (int64_t)CS, 1.0}, {9, 0, (int64_t)CS, 1.0},
-                             {2, 0, (int64_t)CS, 1.0}}; /* a row beyond the last */
+    tx_store_cell rows[3] = {{.row = 0, .slot = (int64_t)CS, .value = 1.0},
+                             {.row = 9, .slot = (int64_t)CS, .value = 1.0},
+                             {.row = 2, .slot = (int64_t)CS, .value = 1.0}}; /* a row beyond the last */
     assert_int_equal(tx_store_merge(s, m, rows, 3, old, oldq, &changed, &err), TX_EINVAL);
-    bad[1] = (tx_store_cell){6, 0, 2 * (int64_t)CS, 1.0};
+    bad[1] = (tx_store_cell){.row = 6, .slot = 2 * (int64_t)CS, .value = 1.0};
     assert_int_equal(tx_store_merge(s, m, bad, 2, old, oldq, &changed, &err), TX_EINVAL);
-    bad[1] = (tx_store_cell){6, 0, (int64_t)CS + 2, 1.0 / 3.0};
+    bad[1] = (tx_store_cell){.row = 6, .slot = (int64_t)CS + 2, .value = 1.0 / 3.0};
     assert_int_equal(tx_store_merge(s, m, bad, 2, old, oldq, &changed, &err), TX_ERANGE);
+    /* Decimals given by the caller: right ones are taken, wrong ones are caught as the cell
+     * is stored (12.375 is not 12.4), and nothing is written. */
+    tx_store_cell given[2] = {{.row = 41, .decimals = 1 + 1, .slot = (int64_t)CS + 3, .value = 2.5},
+                              {.row = 41, .decimals = 3 + 1, .slot = (int64_t)CS + 4, .value = 0.125}};
+    ok(tx_store_merge(s, m, given, 2, old, oldq, &changed, &err));
+    assert_int_equal(changed, 2);
+    given[1].row = 42; /* a row of its own, whose resolution the claim sets */
+    given[1].value = 12.375;
+    given[1].decimals = 1 + 1;
+    err.msg[0] = '\0';
+    assert_int_equal(tx_store_merge(s, m, given, 2, old, oldq, &changed, &err), TX_ERANGE);
+    assert_non_null(strstr(err.msg, "exactly"));
+    /* The session failed: nothing of it is saved, not even the first merge. */
+    assert_int_equal(tx_store_close(s, &err), TX_ERANGE);
+    s = open_store(path, 0);
+    ok(tx_store_read_block(s, m, 41, 1, (int64_t)CS + 3, 2, back, q, &err));
+    assert_true(isnan(back[0]) && isnan(back[1]));
     close_store(s);
 }
 
