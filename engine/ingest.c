@@ -377,14 +377,26 @@ typedef struct {
     uint8_t grid;
     uint8_t quality;
     uint8_t decimals; /* tx_store_decimals_of(value) + 1, for the merge */
+    uint16_t window;  /* slot / the grid's window slots (WINDOW_FAR: to be divided) */
 } reading;
+_Static_assert(sizeof(reading) == 32, "a reading is 32 bytes");
+
+#define WINDOW_FAR UINT16_MAX
 
 /* Slots per store window (chunk column) of each grid. */
 static int64_t window_slots[TX_STORE_NGRIDS];
 
+/* The reading's 28-day window: found once, as the reading is made (a division per reading
+ * in each pass of the sort was a third of its time), except past year 4000 or so. */
 static int64_t window_of(const reading *r)
 {
-    return r->slot / window_slots[r->grid];
+    return r->window != WINDOW_FAR ? r->window : r->slot / window_slots[r->grid];
+}
+
+static uint16_t window_field(int64_t slot, int grid)
+{
+    const int64_t w = slot / window_slots[grid];
+    return w >= 0 && w < WINDOW_FAR ? (uint16_t)w : WINDOW_FAR;
 }
 
 /* The readings of one file part, as parsed (owned by the batch). */
@@ -703,6 +715,8 @@ typedef struct {
     int8_t decimals; /* tx_store_decimals_of(value): < 0 when it cannot be stored */
 } srow;
 
+_Static_assert(sizeof(srow) >= sizeof(reading), "a row is turned into its reading in place");
+
 /* A run of rows with the same meter id, from row `first` of the part. */
 typedef struct {
     char id[TX_METER_ID_CAP];
@@ -905,6 +919,7 @@ static void resolve_part(const tx_csv *csv, part *p, tx_store *st, int64_t align
             .grid = (uint8_t)tx_store_grid_of(meters[m].interval_minutes),
             .quality = r.quality,
             .decimals = (uint8_t)(r.decimals + 1),
+            .window = window_field(slot, tx_store_grid_of(meters[m].interval_minutes)),
         };
     }
     p->rd = rd;
