@@ -115,17 +115,6 @@ static void id_set_free(id_set *set)
     free(set->slot);
 }
 
-static size_t id_set_hash(const char *id)
-{
-    uint64_t h = 1469598103934665603ull; /* FNV-1a, then murmur3's finaliser */
-    for (const unsigned char *p = (const unsigned char *)id; *p; p++)
-        h = (h ^ *p) * 1099511628211ull;
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdull;
-    h ^= h >> 33;
-    return (size_t)h;
-}
-
 /* 1 when id is already in the set, 0 after adding it, TX_ENOMEM. */
 static int id_set_add(id_set *set, const char *id)
 {
@@ -136,7 +125,7 @@ static int id_set_add(id_set *set, const char *id)
             return TX_ENOMEM;
         for (size_t i = 0; i < set->cap; i++)
             if (set->slot[i]) {
-                size_t h = id_set_hash(set->slot[i]) & (cap - 1);
+                size_t h = (size_t)tx_id_hash(set->slot[i]) & (cap - 1);
                 while (sl[h])
                     h = (h + 1) & (cap - 1);
                 sl[h] = set->slot[i];
@@ -145,7 +134,7 @@ static int id_set_add(id_set *set, const char *id)
         set->slot = sl;
         set->cap = cap;
     }
-    size_t h = id_set_hash(id) & (set->cap - 1);
+    size_t h = (size_t)tx_id_hash(id) & (set->cap - 1);
     for (; set->slot[h]; h = (h + 1) & (set->cap - 1))
         if (strcmp(set->slot[h], id) == 0)
             return 1;

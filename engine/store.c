@@ -325,9 +325,7 @@ static void clean_strings(const table_ops *ops, void *rec)
     }
 }
 
-/* FNV-1a of a NUL-terminated id, its bits mixed (murmur3's finaliser) for the low bits a
- * power-of-two table uses. */
-static uint64_t id_hash(const char *id)
+uint64_t tx_id_hash(const char *id)
 {
     uint64_t h = 1469598103934665603ull;
     for (const unsigned char *p = (const unsigned char *)id; *p; p++)
@@ -338,8 +336,11 @@ static uint64_t id_hash(const char *id)
     return h;
 }
 
-static uint64_t enterprise_hash(const void *a) { return id_hash(((const tx_enterprise *)a)->id); }
-static uint64_t meter_hash(const void *a) { return id_hash(((const tx_meter *)a)->id); }
+static uint64_t enterprise_hash(const void *a)
+{
+    return tx_id_hash(((const tx_enterprise *)a)->id);
+}
+static uint64_t meter_hash(const void *a) { return tx_id_hash(((const tx_meter *)a)->id); }
 
 static int enterprise_cmp(const void *a, const void *b)
 {

@@ -222,6 +222,10 @@ typedef struct {
 int tx_store_merge(tx_store *s, int interval_minutes, const tx_store_cell *cells, size_t n,
                    double *old, uint8_t *oldq, size_t *changed, tx_err *err);
 
+/* The hash of a NUL-terminated id that the store's lookups use (FNV-1a, its bits mixed by
+ * murmur3's finaliser for the low bits a power-of-two table takes). */
+uint64_t tx_id_hash(const char *id);
+
 /* A reader's descriptor of the store file it holds (with a shared flock, see above): the
  * file the session reads, even when a writer has since renamed another over its name. -1
  * for writers. Owned by the store. */
