@@ -118,9 +118,9 @@ static const col_desc event_cols[] = {
 typedef struct {
     void *rec;     /* n records of the table's size, in insertion (or key) order */
     size_t n, cap;
-    uint32_t *idx; /* n record indexes sorted by key */
+    uint32_t *idx;  /* !ops->hash: n record indexes sorted by key */
     uint32_t *slot; /* ops->hash: open addressing, nslot (a power of 2, > 2n) slots of
-                       record index + 1 (0 empty); rebuilt with idx */
+                       record index + 1 (0 empty) */
     size_t nslot;
     int dirty;     /* changed since loaded or last written */
 } table;
@@ -500,21 +500,34 @@ static int rec_cmp(const void *a, const void *b, void *arg)
     return ((const table_ops *)arg)->cmp(a, b);
 }
 
-/* 1 when base's n records (or the records idx names, when idx) are in key order. */
-static int in_order(const table_ops *ops, const void *base, const uint32_t *idx, size_t n)
+/* 1 when base's n records are in key order. */
+static int in_order(const table_ops *ops, const void *base, size_t n)
 {
-    for (size_t i = 1; i < n; i++) {
-        size_t a = idx ? idx[i - 1] : i - 1, b = idx ? idx[i] : i;
-        if (ops->cmp(CREC(base, ops->size, a), CREC(base, ops->size, b)) > 0)
+    for (size_t i = 1; i < n; i++)
+        if (ops->cmp(CREC(base, ops->size, i - 1), CREC(base, ops->size, i)) > 0)
             return 0;
-    }
     return 1;
 }
 
-/* Makes room in the hash slots of a table looked up by id for n records (at most half
- * full). TX_OK or TX_ENOMEM. */
-static long slots_fill(table *t, const table_ops *ops);
+/* Places the records in the hash slots of a table looked up by id: -1, or the record of a
+ * duplicate key. */
+static long slots_fill(table *t, const table_ops *ops)
+{
+    const size_t nslot = t->nslot;
+    memset(t->slot, 0, nslot * sizeof *t->slot);
+    for (size_t i = 0; i < t->n; i++) {
+        const void *rec = CREC(t->rec, ops->size, i);
+        size_t h = (size_t)ops->hash(rec) & (nslot - 1);
+        for (uint32_t r; (r = t->slot[h]) != 0; h = (h + 1) & (nslot - 1))
+            if (ops->cmp(rec, CREC(t->rec, ops->size, r - 1)) == 0)
+                return (long)i;
+        t->slot[h] = (uint32_t)i + 1;
+    }
+    return -1;
+}
 
+/* Makes room in the hash slots of a table looked up by id for n records (at most half
+ * full), placing the records there again when they grow. TX_OK or TX_ENOMEM. */
 static int table_slots(table *t, const table_ops *ops, size_t n)
 {
     if (!ops->hash)
@@ -533,32 +546,6 @@ static int table_slots(table *t, const table_ops *ops, size_t n)
     return TX_OK;
 }
 
-/* Rebuilds the hash slots of a table looked up by id: -1, the record of a duplicate key
- * (>= 0), or -2 when the slots had to grow and could not (never after table_reserve for
- * the records). */
-static long table_rehash(table *t, const table_ops *ops)
-{
-    if (table_slots(t, ops, t->n) != TX_OK)
-        return -2;
-    return slots_fill(t, ops);
-}
-
-/* Fills the hash slots from the records: -1, or the record of a duplicate key. */
-static long slots_fill(table *t, const table_ops *ops)
-{
-    const size_t nslot = t->nslot;
-    memset(t->slot, 0, nslot * sizeof *t->slot);
-    for (size_t i = 0; i < t->n; i++) {
-        const void *rec = CREC(t->rec, ops->size, i);
-        size_t h = (size_t)ops->hash(rec) & (nslot - 1);
-        for (uint32_t r; (r = t->slot[h]) != 0; h = (h + 1) & (nslot - 1))
-            if (ops->cmp(rec, CREC(t->rec, ops->size, r - 1)) == 0)
-                return (long)i;
-        t->slot[h] = (uint32_t)i + 1;
-    }
-    return -1;
-}
-
 /* Rebuilds the lookup of a table: the hash slots of a table looked up by id (whose records
  * are never sorted: measured, sorting 61,000 meter ids was most of a store's opening), or
  * the index sorted by key (t->idx must hold t->n entries). Returns the record of a
@@ -566,13 +553,13 @@ static long slots_fill(table *t, const table_ops *ops)
  * order are not sorted again. */
 static long table_reindex(table *t, const table_ops *ops)
 {
-    if (ops->hash)
-        return table_rehash(t, ops);
-    if (ops->keep_sorted && t->n > 1 && !in_order(ops, t->rec, NULL, t->n))
+    if (ops->hash) /* the slots were sized by table_reserve: they do not grow here */
+        return table_slots(t, ops, t->n) != TX_OK ? -2 : slots_fill(t, ops);
+    if (ops->keep_sorted && t->n > 1 && !in_order(ops, t->rec, t->n))
         qsort_r(t->rec, t->n, ops->size, rec_cmp, (void *)ops);
     for (size_t i = 0; i < t->n; i++)
         t->idx[i] = (uint32_t)i;
-    if (!ops->keep_sorted && t->n > 1 && !in_order(ops, t->rec, NULL, t->n)) {
+    if (!ops->keep_sorted && t->n > 1 && !in_order(ops, t->rec, t->n)) {
         sort_ctx c = {ops, t->rec};
         qsort_r(t->idx, t->n, sizeof *t->idx, idx_cmp, &c);
     }
@@ -586,7 +573,9 @@ static long table_reindex(table *t, const table_ops *ops)
 /* Index of the record with the key of key, or -1. */
 static long table_find(const table *t, const table_ops *ops, const void *key)
 {
-    if (ops->hash && t->nslot) {
+    if (ops->hash) {
+        if (!t->nslot)
+            return -1; /* nothing reserved, nothing stored */
         size_t h = (size_t)ops->hash(key) & (t->nslot - 1);
         for (uint32_t r; (r = t->slot[h]) != 0; h = (h + 1) & (t->nslot - 1))
             if (ops->cmp(key, CREC(t->rec, ops->size, r - 1)) == 0)
@@ -623,12 +612,14 @@ static int table_reserve(table *t, const table_ops *ops, size_t n)
     if (!rec)
         return TX_ENOMEM;
     t->rec = rec;
-    uint32_t *idx = realloc(t->idx, cap * sizeof *idx);
-    if (!idx)
+    if (!ops->hash) { /* a table looked up by id needs no sorted index */
+        uint32_t *idx = realloc(t->idx, cap * sizeof *idx);
+        if (!idx)
+            return TX_ENOMEM;
+        t->idx = idx;
+    } else if (table_slots(t, ops, cap) != TX_OK) {
         return TX_ENOMEM;
-    t->idx = idx;
-    if (table_slots(t, ops, cap) != TX_OK)
-        return TX_ENOMEM;
+    }
     t->cap = cap;
     return TX_OK;
 }
@@ -680,7 +671,7 @@ static int table_upsert(tx_store *s, table *t, const table_ops *ops, const void 
     for (size_t i = 0; i < n; i++)
         order[i] = i;
     sort_ctx c = {ops, in};
-    if (!in_order(ops, in, NULL, n)) /* a catalogue file in id order is left as it is */
+    if (!in_order(ops, in, n)) /* a catalogue file in id order is left as it is */
         qsort_r(order, n, sizeof *order, pos_cmp, &c);
 
     for (size_t g = 0, e; g < n; g = e) {
@@ -2305,6 +2296,20 @@ static int block_check(const tx_store *s, int m, size_t row0, size_t nrows, int6
 
 /* Reads the stored bytes of the chunk at off (rows, slots) of ds onto the end of b; *len = 0
  * when none is stored. */
+/* Writes one encoded chunk at off into the value (what 1) or quality (what 2) dataset of a
+ * grid and marks it stored in the chunk map. TX_OK or the error, named. */
+static int chunk_put(const tx_store *s, grid *gr, int m, int what, const hsize_t off[2],
+                     size_t crow, size_t cslots, const void *buf, size_t len, tx_err *err)
+{
+    if (cmap_set(gr, off, crow, cslots, what) != 0 ||
+        H5Dwrite_chunk(what == 1 ? gr->value : gr->quality, H5P_DEFAULT, 0, off, len, buf) <
+            0)
+        return tx_h5_fail(err, "%s:/series/%dmin/%s: cannot write the chunk at row %llu, slot "
+                          "%llu", s->path, m, what == 1 ? "value" : "quality",
+                          (unsigned long long)off[0], (unsigned long long)off[1]);
+    return TX_OK;
+}
+
 static int chunk_fetch(hid_t ds, int stored, const hsize_t off[2], bytes *b, size_t *len)
 {
     *len = 0;
@@ -2889,17 +2894,11 @@ static int write_block(tx_store *s, int interval_minutes, size_t row0, size_t nr
         for (size_t c = 0; c < nc && rc == TX_OK; c++) {
             const wchunk *w = &ch[c];
             const hsize_t off[2] = {(hsize_t)(w->cr * crow), (hsize_t)(w->cs * cslots)};
-            if (!w->same && (cmap_set(gr, off, crow, cslots, 1) != 0 ||
-                 H5Dwrite_chunk(gr->value, H5P_DEFAULT, 0, off, w->nlen, out + c * bound) < 0))
-                rc = tx_h5_fail(err, "%s:/series/%dmin/value: cannot write the chunk at row "
-                                "%llu, slot %llu", s->path, m, (unsigned long long)off[0],
-                                (unsigned long long)off[1]);
-            else if (quality && !w->qsame && (cmap_set(gr, off, crow, cslots, 2) != 0 ||
-                      H5Dwrite_chunk(gr->quality, H5P_DEFAULT, 0, off, w->nqlen,
-                                    qout + c * qbound) < 0))
-                rc = tx_h5_fail(err, "%s:/series/%dmin/quality: cannot write the chunk at row "
-                                "%llu, slot %llu", s->path, m, (unsigned long long)off[0],
-                                (unsigned long long)off[1]);
+            if (!w->same)
+                rc = chunk_put(s, gr, m, 1, off, crow, cslots, out + c * bound, w->nlen, err);
+            if (rc == TX_OK && quality && !w->qsame)
+                rc = chunk_put(s, gr, m, 2, off, crow, cslots, qout + c * qbound, w->nqlen,
+                               err);
         }
     }
     wscratch_free(ws, nt);
@@ -3037,7 +3036,6 @@ static void fetch_round(merge_io *io, merge_round *r)
 static void write_round(merge_io *io, const merge_round *r)
 {
     tx_store *s = io->s;
-    grid *gr = io->gr;
     for (size_t c = 0; c < r->nc && io->rc == TX_OK; c++) {
         const mchunk *w = &r->mc[c];
         const hsize_t off[2] = {(hsize_t)(w->cr * io->crow), (hsize_t)io->C0};
@@ -3052,20 +3050,12 @@ static void write_round(merge_io *io, const merge_round *r)
             io->rc = tx_err_set(io->err, TX_EHDF5, "%s:/series/%dmin: the chunk at row %llu, "
                                 "slot %lld does not decode or encode", s->path, io->m,
                                 (unsigned long long)off[0], (long long)io->C0);
-        else if (w->nlen &&
-                 (cmap_set(gr, off, io->crow, io->cslots, 1) != 0 ||
-                  H5Dwrite_chunk(gr->value, H5P_DEFAULT, 0, off, w->nlen,
-                                 r->out + c * io->bound) < 0))
-            io->rc = tx_h5_fail(io->err, "%s:/series/%dmin/value: cannot write the chunk at "
-                                "row %llu, slot %lld", s->path, io->m,
-                                (unsigned long long)off[0], (long long)io->C0);
-        else if (w->nqlen &&
-                 (cmap_set(gr, off, io->crow, io->cslots, 2) != 0 ||
-                  H5Dwrite_chunk(gr->quality, H5P_DEFAULT, 0, off, w->nqlen,
-                                 r->qout + c * io->qbound) < 0))
-            io->rc = tx_h5_fail(io->err, "%s:/series/%dmin/quality: cannot write the chunk at "
-                                "row %llu, slot %lld", s->path, io->m,
-                                (unsigned long long)off[0], (long long)io->C0);
+        if (io->rc == TX_OK && w->nlen)
+            io->rc = chunk_put(s, io->gr, io->m, 1, off, io->crow, io->cslots,
+                               r->out + c * io->bound, w->nlen, io->err);
+        if (io->rc == TX_OK && w->nqlen)
+            io->rc = chunk_put(s, io->gr, io->m, 2, off, io->crow, io->cslots,
+                               r->qout + c * io->qbound, w->nqlen, io->err);
         io->changed += w->changed;
     }
 }
@@ -3171,9 +3161,8 @@ int tx_store_merge(tx_store *s, int interval_minutes, const tx_store_cell *cells
      * and reads the next (libhdf5 takes one caller at a time), and joins the merging when
      * it is done. The first changed chunk begins the write (which reopens the grids), so a
      * merge that changes nothing writes nothing. Measured: docs/ARCHITECTURE.md. */
-    merge_round *cur = &rb[0], *spare = &rb[1];
     if (io.rc == TX_OK && io.next < n) {
-        merge_round *merging = cur, *other = spare;
+        merge_round *merging = &rb[0], *other = &rb[1];
         fetch_round(&io, merging);
         other->nc = 0; /* nothing merged yet to write */
         while (io.rc == TX_OK && merging->nc) {

@@ -4,9 +4,6 @@
 #include <xxhash.h>
 
 #include <errno.h>
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "csv.h"
@@ -57,10 +54,6 @@ int tx_file_checksum(const char *path, uint64_t *sum, uint64_t *size, tx_err *er
 
 int tx_fd_xxh3(int fd, const char *name, uint64_t *sum, uint64_t *size, tx_err *err)
 {
-    struct stat st;
-    if (fstat(fd, &st) != 0)
-        return tx_err_set(err, TX_EIO, "%s: cannot stat for checksum (%s)", name,
-                          strerror(errno));
     /* Read through one 1 MiB buffer (pread: no file offset shared with other users of fd).
      * A mapping would spare the copy but costs a page-table entry and a fault per 4 KiB
      * page, which in the development machine's virtual machine is the dearer: 3.07 GB in
@@ -97,17 +90,6 @@ int tx_fd_xxh3(int fd, const char *name, uint64_t *sum, uint64_t *size, tx_err *
     if (size)
         *size = total;
     return TX_OK;
-}
-
-int tx_file_xxh3(const char *path, uint64_t *sum, uint64_t *size, tx_err *err)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return tx_err_set(err, TX_EIO, "%s: cannot open for checksum (%s)", path,
-                          strerror(errno));
-    int rc = tx_fd_xxh3(fd, path, sum, size, err);
-    close(fd);
-    return rc;
 }
 
 /* One table file being read: the reader and its column map. */

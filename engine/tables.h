@@ -84,12 +84,10 @@ int tx_tables_grid_factor(const tx_tables *t, const char *series, const char *ge
 uint64_t tx_fnv1a64(const void *data, size_t len, uint64_t seed);
 int tx_file_checksum(const char *path, uint64_t *sum, uint64_t *size, tx_err *err);
 #define TX_FNV_SEED UINT64_C(0xcbf29ce484222325)
-/* XXH3 64-bit (seed 0) of a whole file, what `xxhsum -H3 FILE` prints: for the meter store,
- * which is gigabytes (FNV-1a goes a byte at a time, about 0.5 GB/s; XXH3 read through a
- * 1 MiB buffer, 7 GB/s from the page cache here). */
-int tx_file_xxh3(const char *path, uint64_t *sum, uint64_t *size, tx_err *err);
-/* The same of the file open as fd (read with pread, so safe beside other threads' use of
- * fd); name is for messages. */
+/* XXH3 64-bit (seed 0) of the whole file open as fd, what `xxhsum -H3 FILE` prints: for the
+ * meter store, which is gigabytes (FNV-1a goes a byte at a time, about 0.5 GB/s; XXH3 read
+ * through a 1 MiB buffer, 7 GB/s from the page cache here). Read with pread, so safe beside
+ * other threads' use of fd; name is for messages. */
 int tx_fd_xxh3(int fd, const char *name, uint64_t *sum, uint64_t *size, tx_err *err);
 
 #endif /* TX_TABLES_H */
