@@ -186,9 +186,10 @@ static int parse_event(const tx_csv_row *row, const int *col, tx_store *st,
 }
 
 /* Opens an input file and maps its header's columns into col (16 entries): unknown columns
- * are named in one warning. *csv is NULL on failure. */
+ * are named in one warning, printed, or kept in warn (wcap bytes, "" when none) for a file
+ * read ahead of its turn. *csv is NULL on failure. */
 static int open_input(const char *path, const tx_input_columns *cols, int *col, tx_csv **csv,
-                      tx_err *err)
+                      char *warn, size_t wcap, tx_err *err)
 {
     int rc = tx_csv_open(path, csv, err);
     if (rc)
@@ -201,9 +202,14 @@ static int open_input(const char *path, const tx_input_columns *cols, int *col, 
         *csv = NULL;
         return rc;
     }
+    char text[1400] = "";
     if (nunknown)
-        fprintf(stderr, "tanxiao: warning: %s: %zu unknown column(s) ignored: %s\n", path,
-                nunknown, unknown);
+        snprintf(text, sizeof text, "%s: %zu unknown column(s) ignored: %s", path, nunknown,
+                 unknown);
+    if (warn)
+        snprintf(warn, wcap, "%s", text);
+    else if (text[0])
+        fprintf(stderr, "tanxiao: warning: %s\n", text);
     return TX_OK;
 }
 
@@ -223,7 +229,7 @@ static int read_catalogue(const char *dir, const tx_input_columns *cols, int opt
     *nrecs = 0;
     tx_csv *csv = NULL;
     int col[16];
-    int rc = open_input(path, cols, col, &csv, err);
+    int rc = open_input(path, cols, col, &csv, NULL, 0, err);
     if (rc == TX_ENOTFOUND && optional)
         return TX_OK;
     if (rc)
@@ -426,9 +432,6 @@ static int cmp_reading(const void *a, const void *b)
     return x->line < y->line ? -1 : x->line > y->line;
 }
 
-/* Applies one window of final readings (same grid and store window, one per cell, sorted
- * by row and slot) to the store: new cells are stored, equal ones are duplicates,
- * different ones conflicts (reported: later wins). */
 /* v as the decimal it was read as, for the report: exact (it parses back to v) and short,
  * "3857451.03" where %.17g gives "3857451.0299999998", and without a floating-point
  * conversion (41,000 conflicts took 60 ms to print with two %.17g each). A value the store
@@ -460,6 +463,9 @@ static void value_text(char *buf, size_t cap, double v)
     *o = '\0';
 }
 
+/* Applies one window of final readings (same grid and store window, one per cell, sorted
+ * by row and slot) to the store: new cells are stored, equal ones are duplicates,
+ * different ones conflicts (reported: later wins). */
 static int apply_window(tx_store *st, batch *b, reading *rd, size_t n, rejects *rj,
                         tx_ingest_summary *s, tx_err *err)
 {
@@ -717,9 +723,8 @@ typedef struct {
 typedef struct {
     size_t from, to;
     uint64_t line;
-    srow *sr;        /* first pass; the second leaves readings at the front (rd) */
+    srow *sr;        /* first pass; the second leaves its n readings at the front */
     size_t nsr, srcap;
-    reading *rd;     /* = sr after the second pass */
     size_t n;
     mrun *runs;
     size_t nruns, runcap;
@@ -736,7 +741,6 @@ static void part_free(part *p)
     free(p->runs);
     free(p->notes);
     p->sr = NULL;
-    p->rd = NULL;
     p->runs = NULL;
     p->notes = NULL;
 }
@@ -807,10 +811,14 @@ static void parse_part(const tx_csv *csv, part *p, const int *col)
             u->fits = tx_field_copy(id, u->id, sizeof u->id);
             u->first = p->nsr;
         }
-        if (p->nsr == p->srcap || row.raw_len > UINT32_MAX) {
+        if (row.raw_len > UINT32_MAX) {
+            rc = tx_err_set(&p->err, TX_EPARSE, "%s:%llu: a row of 4 GiB or more",
+                            tx_csv_name(c), (unsigned long long)row.line);
+            break;
+        }
+        if (p->nsr == p->srcap) {
             size_t ncap = 2 * p->srcap;
-            srow *nr = row.raw_len > UINT32_MAX ? NULL
-                                                : tx_big_realloc(p->sr, ncap * sizeof *p->sr);
+            srow *nr = tx_big_realloc(p->sr, ncap * sizeof *p->sr);
             if (!nr) {
                 rc = tx_err_set(&p->err, TX_ENOMEM, "%s: out of memory", tx_csv_name(c));
                 break;
@@ -899,19 +907,19 @@ static void resolve_part(const tx_csv *csv, part *p, tx_store *st, int64_t align
             n->why = why;
             continue;
         }
+        const int g = tx_store_grid_of(meters[m].interval_minutes);
         rd[k++] = (reading){
             .slot = slot,
             .value = r.value,
             .row = meters[m].row,
             .line = r.line > UINT32_MAX ? UINT32_MAX : (uint32_t)r.line,
             .file = file,
-            .grid = (uint8_t)tx_store_grid_of(meters[m].interval_minutes),
+            .grid = (uint8_t)g,
             .quality = r.quality,
             .decimals = (uint8_t)(r.decimals + 1),
-            .window = window_field(slot, tx_store_grid_of(meters[m].interval_minutes)),
+            .window = window_field(slot, g),
         };
     }
-    p->rd = rd;
     p->n = k;
 }
 
@@ -931,7 +939,7 @@ typedef struct {
     int nparts;
     part parts[INGEST_MAX_PARTS];
     int col[16];       /* the header's columns */
-    char warning[400]; /* unknown columns, printed when the file is taken */
+    char warning[1400]; /* unknown columns, printed when the file is taken */
     int rc;
     tx_err err;
 } prepped;
@@ -959,15 +967,9 @@ static prepped *prep_file(const char *path, int parts_wanted)
         free(f);
         return NULL;
     }
-    size_t nunknown = 0;
-    char unknown[256] = "";
-    if ((f->rc = tx_csv_open(path, &f->csv, &f->err)) ||
-        (f->rc = tx_input_header(f->csv, &tx_cols_readings, f->col, &nunknown, unknown,
-                                 sizeof unknown, &f->err)))
+    if ((f->rc = open_input(path, &tx_cols_readings, f->col, &f->csv, f->warning,
+                            sizeof f->warning, &f->err)))
         return f;
-    if (nunknown)
-        snprintf(f->warning, sizeof f->warning, "%s: %zu unknown column(s) ignored: %s", path,
-                 nunknown, unknown);
     const tx_csv *csv = f->csv;
     uint64_t line0 = 0;
     const size_t from = tx_csv_pos(csv, &line0), size = tx_csv_size(csv);
@@ -1075,10 +1077,9 @@ static int take_file(prepped *f, tx_store *st, int64_t align_tol, batch *b, reje
     }
     /* The file's readings join the batch only when all of it was read. */
     for (int k = 0; k < nparts && rc == TX_OK; k++) {
-        b->segs[b->nsegs++] = (segment){parts[k].rd, parts[k].n};
+        b->segs[b->nsegs++] = (segment){(reading *)(void *)parts[k].sr, parts[k].n};
         b->n += parts[k].n;
         parts[k].sr = NULL; /* the batch owns it */
-        parts[k].rd = NULL;
     }
     return rc < 0 ? rc : TX_OK;
 }
@@ -1155,9 +1156,8 @@ int tx_ingest(const tx_ingest_params *p, tx_ingest_summary *s, tx_err *err)
     prepped *first = NULL;
     const int nt = omp_get_max_threads();
     const int overlap = nfiles > 0 && nt > 1;
-    int opened = 0;
     double t_open = 0, t_cat = 0;
-    const double t0_sections = omp_get_wtime();
+    const double t_first = omp_get_wtime();
 #pragma omp parallel num_threads(nt) if (overlap)
 #pragma omp single
     {
@@ -1179,23 +1179,14 @@ int tx_ingest(const tx_ingest_params *p, tx_ingest_summary *s, tx_err *err)
         double te = omp_get_wtime();
         t_open = te - ts;
         if (rc == TX_OK) {
-            opened = 1;
             if (!(rc = ingest_catalogue(p->dataset_dir, st, &tables, &rj, s, err)))
                 rc = tx_store_flush(st, err);
             t_cat = omp_get_wtime() - te;
         }
     } /* the first file's tasks are done here */
-    s->seconds_open = t_open + (t0_sections - t); /* and the tables before it */
+    s->seconds_open = t_open + (t_first - t); /* and the tables before it */
     s->seconds_catalogue = t_cat;
     t = omp_get_wtime();
-    if (!opened) {
-        prepped_free(first);
-        for (size_t i = 0; i < nfiles; i++)
-            free(files[i]);
-        free(files);
-        tx_tables_destroy(&tables);
-        return rc;
-    }
     if (!rc) {
         batch bt;
         memset(&bt, 0, sizeof bt);
@@ -1203,11 +1194,14 @@ int tx_ingest(const tx_ingest_params *p, tx_ingest_summary *s, tx_err *err)
             char path[1400];
             reading_path(path, sizeof path, p->dataset_dir, files[i]);
             tx_err ferr = {0};
-            prepped *f = i == 0 && overlap ? first : prep_file(path, omp_get_max_threads());
-            if (i == 0)
+            prepped *f;
+            if (i == 0 && overlap) { /* its first pass ran beside the catalogue */
+                f = first;
                 first = NULL;
-            if (f && !(i == 0 && overlap))
+            } else {
+                f = prep_file(path, nt);
                 prep_parse(f);
+            }
             rc = f ? take_file(f, st, (int64_t)tables.align_tolerance_s, &bt, &rj, s, &ferr)
                    : tx_err_set(&ferr, TX_ENOMEM, "%s: out of memory", path);
             prepped_free(f);
@@ -1238,13 +1232,13 @@ int tx_ingest(const tx_ingest_params *p, tx_ingest_summary *s, tx_err *err)
         s->seconds_merge += (t1 = omp_get_wtime()) - t;
         t = t1;
     }
-    prepped_free(first); /* the catalogue failed: its file was not taken */
+    prepped_free(first); /* the store or the catalogue failed: its file was not taken */
     for (size_t i = 0; i < nfiles; i++)
         free(files[i]);
     free(files);
     tx_tables_destroy(&tables);
     tx_err cerr;
-    int crc = rc ? (tx_store_abort(st), TX_OK) : tx_store_close(st, &cerr);
+    int crc = !st || rc ? (tx_store_abort(st), TX_OK) : tx_store_close(st, &cerr);
     s->seconds_commit = omp_get_wtime() - t;
     if (!rc && crc)
         rc = tx_err_set(err, cerr.code, "%s", cerr.msg);
