@@ -102,16 +102,18 @@ int tx_store_open(const char *path, int writable, int zstd_level, tx_store **out
 /* Ends a session. Readers: closes. Writers: writes the catalogue (when changed) and the
  * cached chunks, closes, and commits the journal into STORE (see above); when any write of
  * the session failed nothing is committed, the journal is removed and STORE is as it was
- * (a commit that fails after its commit record leaves the journal for the next opener). Returns 0 or the first error; the store is freed and the
- * lock released in every case. Accepts NULL. Callers that fail half way through a session
- * call tx_store_abort instead, so that their partial work is not committed. */
+ * (a commit that fails after its commit record leaves the journal for the next opener).
+ * Returns 0 or the first error; the store is freed and the lock released in every case.
+ * Accepts NULL. Callers that fail half way through a session call tx_store_abort instead,
+ * so that their partial work is not committed. */
 int tx_store_close(tx_store *s, tx_err *err);
 /* Ends a session without committing anything: closes, discards the journal (or a new
- * store's working copy), releases the lock. STORE is as it was when the session opened. Accepts NULL. */
+ * store's working copy), releases the lock. STORE is as it was when the session opened.
+ * Accepts NULL. */
 void tx_store_abort(tx_store *s);
 /* Writes the catalogue (the tables changed since the last write) and the cached chunks
- * through the journal and flushes HDF5's caches into it, without closing. No-op on a read-only store or a
- * session without changes. Nothing is visible under STORE's name before tx_store_close. */
+ * through the journal and flushes HDF5's caches into it, without closing. No-op on a
+ * read-only store or a session without changes. Nothing is visible under STORE's name before tx_store_close. */
 int tx_store_flush(tx_store *s, tx_err *err);
 
 /* The catalogue (valid until the next put or close). Enterprises and meters are in the
