@@ -2613,7 +2613,7 @@ typedef struct {
 
 typedef struct {
     tx_chunk_codec *codec;
-    int64_t cells[CHUNK_CELLS];
+    int64_t cells[CHUNK_CELLS]; /* a write's cells; a merge's byte planes */
     uint8_t qcells[CHUNK_CELLS];
 } wscratch;
 
@@ -2912,6 +2912,24 @@ static int write_block(tx_store *s, int interval_minutes, size_t row0, size_t nr
 
 /* ---- merging cells (ingest) ------------------------------------------------------------- */
 
+/* A merge works on a value chunk's byte planes as stored (the shuffle filter's: byte j of
+ * cell i at j * CHUNK_CELLS + i) and never shuffles: it touches one cell in 28 (a day of a
+ * 28-day window), and the unshuffle and shuffle of the whole chunk were a third of its
+ * decode and encode (measured: docs/ARCHITECTURE.md). */
+static inline int64_t plane_get(const unsigned char *pl, size_t at)
+{
+    uint64_t v = 0;
+    for (int j = 7; j >= 0; j--)
+        v = v << 8 | pl[(size_t)j * CHUNK_CELLS + at];
+    return (int64_t)v;
+}
+
+static inline void plane_set(unsigned char *pl, size_t at, int64_t v)
+{
+    for (int j = 0; j < 8; j++)
+        pl[(size_t)j * CHUNK_CELLS + at] = (unsigned char)((uint64_t)v >> (8 * j));
+}
+
 /* One chunk row of a merge: cells [c0, c1) of the call, all in chunk (cr, cs). */
 typedef struct {
     size_t cr, c0, c1;
@@ -2928,14 +2946,17 @@ static void merge_chunk(const tx_store *s, const uint8_t *dec, mchunk *mc, const
                         wscratch *w)
 {
     const size_t R0 = mc->cr * crow;
+    unsigned char *pl = (unsigned char *)w->cells;
+    /* One-byte elements: the codec neither unshuffles nor shuffles, so pl is the planes. */
     if (mc->len) {
-        if (tx_chunk_decode(w->codec, old->p + mc->off, mc->len, 8, w->cells, sizeof w->cells)) {
+        if (tx_chunk_decode(w->codec, old->p + mc->off, mc->len, 1, pl, sizeof w->cells)) {
             mc->bad = -1;
             return;
         }
     } else {
-        for (size_t i = 0; i < CHUNK_CELLS; i++)
-            w->cells[i] = VALUE_FILL;
+        for (int j = 0; j < 8; j++)
+            memset(pl + (size_t)j * CHUNK_CELLS, (int)(((uint64_t)VALUE_FILL >> (8 * j)) & 0xff),
+                   CHUNK_CELLS);
     }
     if (mc->qlen) {
         if (tx_chunk_decode(w->codec, qold->p + mc->qoff, mc->qlen, 1, w->qcells,
@@ -2951,7 +2972,7 @@ static void merge_chunk(const tx_store *s, const uint8_t *dec, mchunk *mc, const
         const tx_store_cell *c = &cells[i];
         const size_t at = (c->row - R0) * cslots + (size_t)(c->slot - C0);
         const int d = dec[c->row];
-        const int64_t was = w->cells[at];
+        const int64_t was = plane_get(pl, at);
         oldv[i] = was == VALUE_FILL ? NAN : (double)was / pow10_tab[d];
         oldq[i] = w->qcells[at];
         int64_t now;
@@ -2962,7 +2983,7 @@ static void merge_chunk(const tx_store *s, const uint8_t *dec, mchunk *mc, const
             return;
         }
         if (now != was) {
-            w->cells[at] = now;
+            plane_set(pl, at, now);
             vchanged = 1;
         }
         if (c->quality != oldq[i]) {
@@ -2972,8 +2993,7 @@ static void merge_chunk(const tx_store *s, const uint8_t *dec, mchunk *mc, const
         mc->changed += now != was || c->quality != oldq[i];
     }
     if (vchanged &&
-        !(mc->nlen = tx_chunk_encode(w->codec, w->cells, sizeof w->cells, 8, s->level, out,
-                                     bound)))
+        !(mc->nlen = tx_chunk_encode(w->codec, pl, sizeof w->cells, 1, s->level, out, bound)))
         mc->bad = -1;
     if (qchanged &&
         !(mc->nqlen = tx_chunk_encode(w->codec, w->qcells, sizeof w->qcells, 1, s->level, qout,

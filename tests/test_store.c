@@ -920,6 +920,64 @@ static void test_exactness(void **state)
 
 /* The chunks the store moves raw are the bytes HDF5's own pipeline (shuffle + zstd) writes
  * for the same cells, and HDF5 reads them back through that pipeline. */
+/* Every value chunk the store at path holds for grid m is byte for byte what H5Dwrite of
+ * the same cells through the same pipeline makes (a twin file); returns how many. */
+static size_t chunks_as_pipeline(const char *path, const char *twin, int m)
+{
+    char name[64];
+    snprintf(name, sizeof name, "/series/%dmin/value", m);
+    const size_t CR = tx_store_chunk_rows(m), CS = tx_store_chunk_slots(m);
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    assert_true(f >= 0);
+    hid_t ds = H5Dopen2(f, name, H5P_DEFAULT);
+    assert_true(ds >= 0);
+    hid_t dcpl = H5Dget_create_plist(ds);
+    hid_t space = H5Dget_space(ds);
+    hsize_t dims[2];
+    assert_int_equal(H5Sget_simple_extent_dims(space, dims, NULL), 2);
+    int64_t *cells = test_malloc(dims[0] * dims[1] * sizeof *cells);
+    assert_true(H5Dread(ds, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, cells) >= 0);
+    hid_t g = H5Fcreate(twin, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    assert_true(dcpl >= 0 && space >= 0 && g >= 0);
+    hid_t ds2 = H5Dcreate2(g, "value", H5T_STD_I64LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    assert_true(ds2 >= 0);
+    assert_true(H5Dwrite(ds2, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, cells) >= 0);
+    H5Dclose(ds2);
+    H5Fclose(g);
+    g = H5Fopen(twin, H5F_ACC_RDONLY, H5P_DEFAULT);
+    ds2 = H5Dopen2(g, "value", H5P_DEFAULT);
+    assert_true(ds2 >= 0);
+    size_t compared = 0;
+    for (size_t r = 0; r < dims[0]; r += CR)
+        for (size_t k = 0; k < dims[1]; k += CS) {
+            hsize_t off[2] = {r, k}, a = 0, b = 0;
+            herr_t e;
+            H5E_BEGIN_TRY { e = H5Dget_chunk_storage_size(ds, off, &a); } H5E_END_TRY;
+            if (e < 0 || a == 0)
+                continue; /* not stored: nothing to compare */
+            assert_true(H5Dget_chunk_storage_size(ds2, off, &b) >= 0);
+            assert_int_equal(a, b);
+            unsigned char *x = test_malloc(a), *y = test_malloc(b);
+            uint32_t fx = 7, fy = 7;
+            assert_true(H5Dread_chunk(ds, H5P_DEFAULT, off, &fx, x) >= 0);
+            assert_true(H5Dread_chunk(ds2, H5P_DEFAULT, off, &fy, y) >= 0);
+            assert_int_equal(fx, 0);
+            assert_int_equal(fy, 0);
+            assert_memory_equal(x, y, a);
+            test_free(x);
+            test_free(y);
+            compared++;
+        }
+    H5Dclose(ds2);
+    H5Fclose(g);
+    H5Pclose(dcpl);
+    H5Sclose(space);
+    H5Dclose(ds);
+    H5Fclose(f);
+    test_free(cells);
+    return compared;
+}
+
 static void test_pipeline_bytes(void **state)
 {
     (void)state;
@@ -959,46 +1017,12 @@ static void test_pipeline_bytes(void **state)
                          want);
         }
 
-    /* The same cells written by H5Dwrite through the same pipeline: identical chunks. */
-    hid_t dcpl = H5Dget_create_plist(ds);
-    hid_t space = H5Dget_space(ds);
-    hid_t g = H5Fcreate(twin, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-    assert_true(dcpl >= 0 && space >= 0 && g >= 0);
-    hid_t ds2 = H5Dcreate2(g, "value", H5T_STD_I64LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
-    assert_true(ds2 >= 0);
-    assert_true(H5Dwrite(ds2, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, cells) >= 0);
-    H5Dclose(ds2);
-    H5Fclose(g);
-    g = H5Fopen(twin, H5F_ACC_RDONLY, H5P_DEFAULT);
-    ds2 = H5Dopen2(g, "value", H5P_DEFAULT);
-    assert_true(ds2 >= 0);
-    size_t compared = 0;
-    for (size_t r = 0; r < nr; r += CR)
-        for (size_t k = 0; k < nk; k += CS) {
-            hsize_t off[2] = {r, k}, a = 0, b = 0;
-            assert_true(H5Dget_chunk_storage_size(ds, off, &a) >= 0);
-            assert_true(H5Dget_chunk_storage_size(ds2, off, &b) >= 0);
-            assert_true(a > 0);
-            assert_int_equal(a, b);
-            unsigned char *x = test_malloc(a), *y = test_malloc(b);
-            uint32_t fx = 7, fy = 7;
-            assert_true(H5Dread_chunk(ds, H5P_DEFAULT, off, &fx, x) >= 0);
-            assert_true(H5Dread_chunk(ds2, H5P_DEFAULT, off, &fy, y) >= 0);
-            assert_int_equal(fx, 0);
-            assert_int_equal(fy, 0);
-            assert_memory_equal(x, y, a);
-            test_free(x);
-            test_free(y);
-            compared++;
-        }
-    assert_int_equal(compared, 2 * 3);
-    H5Dclose(ds2);
-    H5Fclose(g);
-    H5Pclose(dcpl);
-    H5Sclose(space);
     H5Dclose(ds);
     H5Fclose(f);
     test_free(cells);
+    /* The same cells written by H5Dwrite through the same pipeline: identical chunks, all
+     * six of them (the block covers 2 chunk rows and 3 chunk columns). */
+    assert_int_equal(chunks_as_pipeline(path, twin, m), 2 * 3);
     test_free(v);
     test_free(q);
 }
@@ -1091,6 +1115,70 @@ static void test_merge(void **state)
     close_store(s);
 }
 
+/* The merge edits a chunk's byte planes without unshuffling it: what it writes is still
+ * byte for byte the pipeline's chunk of the merged cells, over stored chunks (values of
+ * every width, negative, fill) and new ones, and the cells read back as merged. */
+static void test_merge_pipeline_bytes(void **state)
+{
+    (void)state;
+    char path[512], twin[512];
+    tx_err err = {0};
+    const int m = 15;
+    const size_t CR = tx_store_chunk_rows(m), CS = tx_store_chunk_slots(m);
+    test_path(path, sizeof path, "merge_bytes");
+    test_path(twin, sizeof twin, "merge_bytes_twin");
+    tx_store *s = open_store(path, 1);
+    const size_t nr = CR + 5;
+    write_cells(s, m, 0, nr, (int64_t)CS, CS, 0, 1); /* one window, two chunk rows */
+    close_store(s);
+
+    /* Every 7th cell of rows 0 .. 2 CR + 2 (the third chunk row is new), new values of
+     * several widths, cells that were fill among them. */
+    const size_t nrows = 2 * CR + 3;
+    size_t n = 0, cap = nrows * (CS / 7 + 1);
+    tx_store_cell *cells = test_malloc(cap * sizeof *cells);
+    for (size_t r = 0; r < nrows; r++)
+        for (size_t k = r % 7; k < CS; k += 7) {
+            const double u = (double)((r * 131 + k * 7919) % 1000003);
+            const double v = k % 3 ? u / 100.0 : u; /* row 6 keeps 9 decimals */
+            cells[n++] = (tx_store_cell){.row = (uint32_t)r, .quality = (uint8_t)(k % 2),
+                                         .slot = (int64_t)(CS + k), .value = v};
+        }
+    double *old = test_malloc(n * sizeof *old);
+    uint8_t *oldq = test_malloc(n);
+    size_t changed = 0;
+    s = open_store(path, 1);
+    ok(tx_store_merge(s, m, cells, n, old, oldq, &changed, &err));
+    assert_true(changed > n / 2);
+    close_store(s);
+    /* Each row's values, as stored before the merge, came back as old. */
+    for (size_t i = 0; i < n; i++) {
+        const int stored = cells[i].row < nr;
+        double want = stored ? cell(cells[i].row, cells[i].slot, 0) : NAN;
+        if (isnan(want))
+            assert_true(isnan(old[i]));
+        else if (!same_bits(old[i], want))
+            fail_msg("cell %zu: old %.17g, want %.17g", i, old[i], want);
+        assert_int_equal(oldq[i], stored ? (cells[i].row + (size_t)cells[i].slot) % 3 : 0);
+    }
+    assert_int_equal(chunks_as_pipeline(path, twin, m), 3);
+    s = open_store(path, 0);
+    double *back = test_malloc(nrows * CS * sizeof *back);
+    uint8_t *q = test_malloc(nrows * CS);
+    ok(tx_store_read_block(s, m, 0, nrows, (int64_t)CS, CS, back, q, &err));
+    for (size_t i = 0; i < n; i++) {
+        size_t at = cells[i].row * CS + (size_t)(cells[i].slot - (int64_t)CS);
+        assert_true(same_bits(back[at], cells[i].value));
+        assert_int_equal(q[at], cells[i].quality);
+    }
+    close_store(s);
+    test_free(back);
+    test_free(q);
+    test_free(old);
+    test_free(oldq);
+    test_free(cells);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1106,6 +1194,7 @@ int main(void)
         cmocka_unit_test(test_exactness),
         cmocka_unit_test(test_pipeline_bytes),
         cmocka_unit_test(test_merge),
+        cmocka_unit_test(test_merge_pipeline_bytes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
