@@ -395,6 +395,42 @@ static void test_upsert(void **state)
     close_store(s);
 }
 
+/* An id repeated in one put: one record, the last input wins, new records keep the order
+ * of their ids' first inputs (grouped through a hash, not a sort). */
+static void test_upsert_repeated_ids(void **state)
+{
+    (void)state;
+    char path[512];
+    tx_err err = {0};
+    test_path(path, sizeof path, "upsert_repeated");
+    tx_store *s = populated(path);
+    tx_meter in[5] = {meter(20, 1, 15), meter(2, 2, 30), meter(21, 1, 15), meter(20, 1, 15),
+                      meter(2, 2, 30)};
+    in[0].multiplier = 1.0;
+    in[1].multiplier = 300.0;
+    in[3].multiplier = 5.0;
+    in[4].multiplier = 400.0;
+    size_t changed = 0, n = 0;
+    ok(tx_store_put_meters(s, in, 5, &changed, &err));
+    assert_true(changed >= 2);
+    const tx_meter *got = tx_store_meters(s, &n);
+    assert_int_equal(n, 12);
+    assert_string_equal(got[10].id, "M0020");
+    assert_string_equal(got[11].id, "M0021");
+    assert_true(same_bits(got[10].multiplier, 5.0));
+    assert_int_equal(got[10].row, 5); /* the 15-min grid held rows 0 .. 4 */
+    assert_int_equal(got[11].row, 6);
+    assert_int_equal(tx_store_find_meter(s, "M0020"), 10);
+    assert_true(same_bits(got[tx_store_find_meter(s, "M0002")].multiplier, 400.0));
+    close_store(s);
+    s = open_store(path, 0);
+    got = tx_store_meters(s, &n);
+    assert_int_equal(n, 12);
+    assert_true(same_bits(got[tx_store_find_meter(s, "M0020")].multiplier, 5.0));
+    assert_true(same_bits(got[tx_store_find_meter(s, "M0002")].multiplier, 400.0));
+    close_store(s);
+}
+
 static void test_put_rejects(void **state)
 {
     (void)state;
@@ -1186,6 +1222,7 @@ int main(void)
         cmocka_unit_test(test_catalogue_roundtrip),
         cmocka_unit_test(test_catalogue_lookup_many),
         cmocka_unit_test(test_upsert),
+        cmocka_unit_test(test_upsert_repeated_ids),
         cmocka_unit_test(test_put_rejects),
         cmocka_unit_test(test_blocks),
         cmocka_unit_test(test_idempotent_write),
