@@ -30,7 +30,7 @@
 
 /* Bytes after the content: a '\n' sentinel, then zeros, so the scan may load 16 bytes at
  * any position up to the sentinel without reading outside the allocation. */
-#define PAD 64
+#define PAD TX_CSV_PAD
 
 /* Bytes read (and checked) per step: small enough to stay in L2 between fread and the
  * UTF-8 check. */
@@ -348,6 +348,27 @@ int tx_csv_open_mem(const char *name, const char *data, size_t len, tx_csv **out
     }
     return TX_OK;
 }
+
+int tx_csv_window(const char *name, char *buf, size_t len, uint64_t line, size_t ncols,
+                  tx_csv **out, tx_err *err)
+{
+    *out = NULL;
+    int why;
+    size_t ok = utf8_check((const unsigned char *)buf, len, &why);
+    if (why != UTF8_OK)
+        return encoding_error(name, buf, ok, why, err);
+    tx_csv *c = reader_new(name, buf, len);
+    if (!c)
+        return tx_err_set(err, TX_ENOMEM, "%s: out of memory", name);
+    c->pos = 0; /* not the file's start: no byte-order mark */
+    c->line = line;
+    c->ncols = ncols;
+    c->borrowed = 1;
+    *out = c;
+    return TX_OK;
+}
+
+size_t tx_csv_ncols(const tx_csv *c) { return c->ncols; }
 
 int tx_csv_part(const tx_csv *c, size_t from, size_t to, uint64_t line, tx_csv **out,
                 tx_err *err)

@@ -51,6 +51,17 @@ int tx_csv_open(const char *path, tx_csv **out, tx_err *err);
 /* Reader over a caller buffer (copied); name is used in messages. Errors as tx_csv_open. */
 int tx_csv_open_mem(const char *name, const char *buf, size_t len, tx_csv **out,
                     tx_err *err);
+/* Bytes a caller's buffer for tx_csv_window needs after its content. */
+#define TX_CSV_PAD 64
+/* A reader over len bytes of buf (not copied; buf must have TX_CSV_PAD more bytes, which
+ * the reader writes, and outlive the reader): a window of a file's rows, for reading a
+ * large file in pieces. It numbers lines from line and expects ncols fields a row (the
+ * file's header). TX_EPARSE when the bytes are not UTF-8 text (a sequence cut short at
+ * their end included). */
+int tx_csv_window(const char *name, char *buf, size_t len, uint64_t line, size_t ncols,
+                  tx_csv **out, tx_err *err);
+/* Fields in the header row (0 before tx_csv_header). */
+size_t tx_csv_ncols(const tx_csv *c);
 void tx_csv_free(tx_csv *c);
 /* A reader over bytes [from, to) of c's content, for reading one file's parts in parallel
  * threads: it shares c's buffer (c must outlive it and not be read meanwhile), numbers

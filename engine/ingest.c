@@ -17,11 +17,15 @@
 #include "tables.h"
 
 #include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <omp.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 const tx_ingest_params TX_INGEST_PARAMS_DEFAULT = {.zstd_level = 3};
 
@@ -185,23 +189,17 @@ static int parse_event(const tx_csv_row *row, const int *col, tx_store *st,
     return r;
 }
 
-/* Opens an input file and maps its header's columns into col (16 entries): unknown columns
- * are named in one warning, printed, or kept in warn (wcap bytes, "" when none) for a file
- * read ahead of its turn. *csv is NULL on failure. */
-static int open_input(const char *path, const tx_input_columns *cols, int *col, tx_csv **csv,
-                      char *warn, size_t wcap, tx_err *err)
+/* Maps the header of csv (the file at path) into col (16 entries): unknown columns are
+ * named in one warning, printed, or kept in warn (wcap bytes, "" when none) for a file read
+ * ahead of its turn. */
+static int header_columns(tx_csv *csv, const char *path, const tx_input_columns *cols,
+                          int *col, char *warn, size_t wcap, tx_err *err)
 {
-    int rc = tx_csv_open(path, csv, err);
-    if (rc)
-        return rc;
     size_t nunknown = 0;
     char unknown[256] = "";
-    rc = tx_input_header(*csv, cols, col, &nunknown, unknown, sizeof unknown, err);
-    if (rc) {
-        tx_csv_free(*csv);
-        *csv = NULL;
+    int rc = tx_input_header(csv, cols, col, &nunknown, unknown, sizeof unknown, err);
+    if (rc)
         return rc;
-    }
     char text[1400] = "";
     if (nunknown)
         snprintf(text, sizeof text, "%s: %zu unknown column(s) ignored: %s", path, nunknown,
@@ -211,6 +209,19 @@ static int open_input(const char *path, const tx_input_columns *cols, int *col, 
     else if (text[0])
         fprintf(stderr, "tanxiao: warning: %s\n", text);
     return TX_OK;
+}
+
+/* Opens an input file, read whole, and maps its header (header_columns). *csv is NULL on
+ * failure. */
+static int open_input(const char *path, const tx_input_columns *cols, int *col, tx_csv **csv,
+                      char *warn, size_t wcap, tx_err *err)
+{
+    int rc = tx_csv_open(path, csv, err);
+    if (rc == TX_OK && (rc = header_columns(*csv, path, cols, col, warn, wcap, err))) {
+        tx_csv_free(*csv);
+        *csv = NULL;
+    }
+    return rc;
 }
 
 /*
@@ -691,13 +702,23 @@ static int64_t nearest_slot(int64_t t, int64_t step_s, int64_t tol, int64_t *shi
  * Second pass (resolve_part): each run's meter looked up in the catalogue once, then each
  * srow checked against its meter (unknown, off the grid, negative, not storable) and turned
  * in place into its reading, or noted. The rules and their order are those of one pass.
+ *
+ * A large file is streamed: each part reads its bytes itself, a window at a time (pread
+ * into a buffer of its own that stays in cache), so the file is never held whole (a day of
+ * 20,000 enterprises is 137 MB of fresh memory, and fresh pages are dear in a virtual
+ * machine: docs/ARCHITECTURE.md). Its parts know their lines relative to their start
+ * until every first pass is done (stream_lines), and a row's text is read again from the
+ * file when the report needs it. What only a whole read reports exactly (a quote
+ * character, which may hide a line end; text that is not UTF-8; a reader's error) sends
+ * the file back to be read whole (needs_whole), as is a file that is small or not regular.
  */
 
 /* What a part of a readings file leaves for the report: a rejected row (reason >= 0) or an
  * alignment note (-2), in row order. */
 typedef struct {
-    uint64_t line;
-    const char *raw; /* into the file's buffer */
+    uint64_t line;   /* relative to the part's start in a streamed file */
+    const char *raw; /* into the file's buffer; NULL in a streamed file: read at raw_off */
+    size_t raw_off;
     size_t raw_len;
     int reason;
     const char *why; /* static text, or NULL */
@@ -710,8 +731,8 @@ typedef struct {
 typedef struct {
     int64_t t;
     double value;
-    uint64_t line;
-    size_t raw;     /* offset of the row's text in the file's buffer */
+    uint64_t line;  /* relative to the part's start in a streamed file */
+    size_t raw;     /* offset of the row's text in the file */
     uint32_t raw_len;
     uint8_t quality;
     int8_t decimals; /* tx_store_decimals_of(value): < 0 when it cannot be stored */
@@ -726,10 +747,13 @@ typedef struct {
     size_t first;
 } mrun;
 
-/* One thread's share of a readings file: bytes [from, to) from line `line`. */
+/* One thread's share of a readings file: bytes [from, to) from line `line` (in a streamed
+ * file, known once every part's first pass is done). */
 typedef struct {
     size_t from, to;
     uint64_t line;
+    uint64_t nlines; /* lines the first pass read (streamed) */
+    int whole;       /* the first pass met what only a whole read reports exactly */
     srow *sr;        /* first pass; the second leaves its n readings at the front */
     size_t nsr, srcap;
     size_t n;
@@ -742,6 +766,37 @@ typedef struct {
     tx_err err;
 } part;
 
+/* Parts of a readings file: one per thread when the file is large enough to gain from it
+ * and holds no quote (a part boundary never falls inside a quoted field). */
+#define INGEST_PART_MIN_BYTES ((size_t)4 << 20)
+#define INGEST_MAX_PARTS 64
+/* The first file, parsed beside the catalogue: parts per thread, so that the work shares
+ * out evenly whenever the catalogue's thread joins. */
+#define INGEST_OVERLAP_PARTS_PER_THREAD 4
+/* A streamed part's window: bytes read at a time (a longer line grows it). */
+#define INGEST_WINDOW_BYTES ((size_t)1 << 20)
+/* What is read at a time to find a header's or a part boundary's line end. */
+#define INGEST_PROBE_BYTES ((size_t)64 << 10)
+
+/* A readings file after the first pass. rc: TX_OK, or why the file cannot be read (it is
+ * then skipped whole). A streamed file keeps its descriptor open until it is taken. */
+typedef struct {
+    char *path;
+    tx_csv *csv;       /* read whole; NULL when streamed */
+    int fd;            /* streamed; -1 otherwise */
+    struct stat st;    /* streamed: the file when opened, to see it change meanwhile */
+    size_t window;     /* streamed: bytes a part reads at a time */
+    size_t ncols;      /* streamed: the header's fields */
+    uint64_t line0;    /* streamed: the line of the first part's start */
+    size_t size;       /* bytes of the file */
+    int nparts;
+    part parts[INGEST_MAX_PARTS];
+    int col[16];       /* the header's columns */
+    char warning[1400]; /* unknown columns, printed when the file is taken */
+    int rc;
+    tx_err err;
+} prepped;
+
 static void part_free(part *p)
 {
     free(p->sr);
@@ -752,7 +807,8 @@ static void part_free(part *p)
     p->notes = NULL;
 }
 
-static note *part_note(part *p, uint64_t line, const char *raw, size_t raw_len, int reason)
+static note *part_note(part *p, uint64_t line, const char *raw, size_t raw_off,
+                       size_t raw_len, int reason)
 {
     if (p->nn == p->ncap) {
         size_t cap = p->ncap ? 2 * p->ncap : 256;
@@ -765,6 +821,7 @@ static note *part_note(part *p, uint64_t line, const char *raw, size_t raw_len, 
     note *n = &p->notes[p->nn++];
     n->line = line;
     n->raw = raw;
+    n->raw_off = raw_off;
     n->raw_len = raw_len;
     n->reason = reason;
     n->why = NULL;
@@ -772,32 +829,37 @@ static note *part_note(part *p, uint64_t line, const char *raw, size_t raw_len, 
     return n;
 }
 
-/* First pass over a part: no store. */
-static void parse_part(const tx_csv *csv, part *p, const int *col)
+/* Reads exactly n bytes of fd at off: 0, or -1 (an error, or the file ends before). */
+static int read_at(int fd, char *buf, size_t n, size_t off)
 {
-    tx_csv *c = NULL;
-    if ((p->rc = tx_csv_part(csv, p->from, p->to, p->line, &c, &p->err)) != TX_OK)
-        return;
-    const char *data = tx_csv_data(csv);
-    /* Room for the part's rows at once (a row is at least a timestamp, 25 bytes, and
-     * four more): pages are only touched as rows come, and nothing is moved as it grows. */
-    p->srcap = (p->to - p->from) / 29 + 64;
-    if (!(p->sr = tx_big_malloc(p->srcap * sizeof *p->sr))) {
-        p->rc = tx_err_set(&p->err, TX_ENOMEM, "%s: out of memory", tx_csv_name(c));
-        tx_csv_free(c);
-        return;
+    while (n > 0) {
+        ssize_t got = pread(fd, buf, n, (off_t)off);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0)
+            return -1;
+        buf += got;
+        n -= (size_t)got;
+        off += (size_t)got;
     }
+    return 0;
+}
+
+/* The first pass over the rows of reader c, whose bytes start at `data`, byte `off` of the
+ * file (a streamed file's notes keep only the offset). 0, or an error (p->err). */
+static int parse_rows(tx_csv *c, part *p, const int *col, const char *data, size_t off,
+                      int streamed)
+{
     tx_csv_row row;
     int rc;
     while ((rc = tx_csv_next(c, &row, &p->err)) == 1) {
         p->rows++;
+        const size_t at = off + (size_t)(row.raw - data);
         tx_reading_row r;
         int reason = tx_input_reading(&row, col, &r);
         if (reason != TX_INPUT_OK) {
-            if (!part_note(p, row.line, row.raw, row.raw_len, reason)) {
-                rc = tx_err_set(&p->err, TX_ENOMEM, "%s: out of memory", tx_csv_name(c));
-                break;
-            }
+            if (!part_note(p, row.line, streamed ? NULL : row.raw, at, row.raw_len, reason))
+                return tx_err_set(&p->err, TX_ENOMEM, "%s: out of memory", tx_csv_name(c));
             continue;
         }
         const tx_field *id = &r.meter_id;
@@ -807,10 +869,9 @@ static void parse_part(const tx_csv *csv, part *p, const int *col)
             if (p->nruns == p->runcap) {
                 size_t cap = p->runcap ? 2 * p->runcap : 1024;
                 mrun *nr = realloc(p->runs, cap * sizeof *nr);
-                if (!nr) {
-                    rc = tx_err_set(&p->err, TX_ENOMEM, "%s: out of memory", tx_csv_name(c));
-                    break;
-                }
+                if (!nr)
+                    return tx_err_set(&p->err, TX_ENOMEM, "%s: out of memory",
+                                      tx_csv_name(c));
                 p->runs = nr;
                 p->runcap = cap;
             }
@@ -818,18 +879,14 @@ static void parse_part(const tx_csv *csv, part *p, const int *col)
             u->fits = tx_field_copy(id, u->id, sizeof u->id);
             u->first = p->nsr;
         }
-        if (row.raw_len > UINT32_MAX) {
-            rc = tx_err_set(&p->err, TX_EPARSE, "%s:%llu: a row of 4 GiB or more",
-                            tx_csv_name(c), (unsigned long long)row.line);
-            break;
-        }
+        if (row.raw_len > UINT32_MAX)
+            return tx_err_set(&p->err, TX_EPARSE, "%s:%llu: a row of 4 GiB or more",
+                              tx_csv_name(c), (unsigned long long)row.line);
         if (p->nsr == p->srcap) {
             size_t ncap = 2 * p->srcap;
             srow *nr = tx_big_realloc(p->sr, ncap * sizeof *p->sr);
-            if (!nr) {
-                rc = tx_err_set(&p->err, TX_ENOMEM, "%s: out of memory", tx_csv_name(c));
-                break;
-            }
+            if (!nr)
+                return tx_err_set(&p->err, TX_ENOMEM, "%s: out of memory", tx_csv_name(c));
             p->sr = nr;
             p->srcap = ncap;
         }
@@ -837,30 +894,135 @@ static void parse_part(const tx_csv *csv, part *p, const int *col)
             .t = r.t,
             .value = r.value,
             .line = row.line,
-            .raw = (size_t)(row.raw - data),
+            .raw = at,
             .raw_len = (uint32_t)row.raw_len,
             .quality = r.quality,
             .decimals = (int8_t)tx_store_decimals_of(r.value),
         };
     }
-    p->rc = rc < 0 ? rc : TX_OK;
+    return rc < 0 ? rc : TX_OK;
+}
+
+/* Room for a part's rows at once (a row is at least a timestamp, 25 bytes, and four
+ * more): pages are only touched as rows come, and nothing is moved as it grows. */
+static int part_rows(part *p, const char *name)
+{
+    p->srcap = (p->to - p->from) / 29 + 64;
+    if (!(p->sr = tx_big_malloc(p->srcap * sizeof *p->sr)))
+        return tx_err_set(&p->err, TX_ENOMEM, "%s: out of memory", name);
+    return TX_OK;
+}
+
+/* First pass over a streamed part: window by window, each ending at a line end. */
+static void parse_stream(const prepped *f, part *p)
+{
+    if ((p->rc = part_rows(p, f->path)) != TX_OK)
+        return;
+    size_t cap = f->window;
+    char *w = malloc(cap + TX_CSV_PAD);
+    if (!w) {
+        p->rc = tx_err_set(&p->err, TX_ENOMEM, "%s: out of memory", f->path);
+        return;
+    }
+    uint64_t line = 1;
+    int rc = TX_OK;
+    for (size_t pos = p->from; pos < p->to && rc == TX_OK;) {
+        const size_t want = p->to - pos < cap ? p->to - pos : cap;
+        if (read_at(f->fd, w, want, pos) != 0) { /* the file shrank: read it again whole */
+            p->whole = 1;
+            break;
+        }
+        size_t len = want;
+        if (pos + want < p->to) {
+            len = 0;
+            for (size_t i = want; i > 0 && !len; i--)
+                if (w[i - 1] == '\n')
+                    len = i;
+            if (!len) { /* a line longer than the window */
+                char *nw = cap < SIZE_MAX / 4 ? realloc(w, 2 * cap + TX_CSV_PAD) : NULL;
+                if (!nw) {
+                    rc = tx_err_set(&p->err, TX_ENOMEM, "%s: out of memory", f->path);
+                    break;
+                }
+                w = nw;
+                cap *= 2;
+                continue;
+            }
+        }
+        tx_csv *c = NULL;
+        tx_err e;
+        if (memchr(w, '"', len) || tx_csv_window(f->path, w, len, line, f->ncols, &c, &e)) {
+            p->whole = 1;
+            break;
+        }
+        rc = parse_rows(c, p, f->col, w, pos, 1);
+        tx_csv_pos(c, &line);
+        tx_csv_free(c);
+        pos += len;
+    }
+    free(w);
+    if (rc != TX_OK && rc != TX_ENOMEM)
+        p->whole = 1; /* its message names a line relative to the part */
+    p->rc = rc;
+    p->nlines = line - 1;
+    p->nn1 = p->nn;
+}
+
+/* First pass over a part. */
+static void parse_part(const prepped *f, part *p)
+{
+    if (f->fd >= 0) {
+        parse_stream(f, p);
+        return;
+    }
+    tx_csv *c = NULL;
+    if ((p->rc = tx_csv_part(f->csv, p->from, p->to, p->line, &c, &p->err)) != TX_OK)
+        return;
+    if ((p->rc = part_rows(p, f->path)) == TX_OK)
+        p->rc = parse_rows(c, p, f->col, tx_csv_data(f->csv), 0, 0);
     p->nn1 = p->nn;
     tx_csv_free(c);
 }
 
+/* A streamed file whose first pass met what only a whole read reports exactly. */
+static int needs_whole(const prepped *f)
+{
+    for (int k = 0; f && f->rc == TX_OK && f->fd >= 0 && k < f->nparts; k++)
+        if (f->parts[k].whole)
+            return 1;
+    return 0;
+}
+
+/* A streamed file's parts' lines, once every first pass is done. */
+static void stream_lines(prepped *f)
+{
+    uint64_t line = f->line0;
+    for (int k = 0; f->fd >= 0 && k < f->nparts; k++) {
+        f->parts[k].line = line;
+        line += f->parts[k].nlines;
+    }
+}
+
+/* What to add to a part's lines for the file's: 0 when read whole. */
+static uint64_t line_base(const prepped *f, const part *p)
+{
+    return f->fd >= 0 ? p->line - 1 : 0;
+}
+
 /* Out of memory in the second pass: the part fails (unless the first pass had already
  * stopped it, whose error stands). */
-static void resolve_oom(const tx_csv *csv, part *p)
+static void resolve_oom(const prepped *f, part *p)
 {
     if (p->rc == TX_OK)
-        p->rc = tx_err_set(&p->err, TX_ENOMEM, "%s: out of memory", tx_csv_name(csv));
+        p->rc = tx_err_set(&p->err, TX_ENOMEM, "%s: out of memory", f->path);
 }
 
 /* Second pass over a part: the catalogue's meters. */
-static void resolve_part(const tx_csv *csv, part *p, tx_store *st, int64_t align_tol,
+static void resolve_part(const prepped *f, part *p, tx_store *st, int64_t align_tol,
                          uint16_t file)
 {
-    const char *data = tx_csv_data(csv);
+    const char *data = f->csv ? tx_csv_data(f->csv) : NULL;
+    const uint64_t base = line_base(f, p);
     size_t n_meters = 0;
     const tx_meter *meters = tx_store_meters(st, &n_meters);
     reading *rd = (reading *)(void *)p->sr;
@@ -872,7 +1034,7 @@ static void resolve_part(const tx_csv *csv, part *p, tx_store *st, int64_t align
             run++;
         }
         const srow r = p->sr[i];
-        const char *raw = data + r.raw;
+        const char *raw = data ? data + r.raw : NULL;
         int reason = TX_INPUT_OK;
         int64_t slot = 0;
         if (m < 0) {
@@ -885,9 +1047,9 @@ static void resolve_part(const tx_csv *csv, part *p, tx_store *st, int64_t align
             if (slot < 0) {
                 reason = TX_REJECT_OFF_GRID;
             } else {
-                note *n = part_note(p, r.line, raw, r.raw_len, -2);
+                note *n = part_note(p, r.line, raw, r.raw, r.raw_len, -2);
                 if (!n) {
-                    resolve_oom(csv, p);
+                    resolve_oom(f, p);
                     break;
                 }
                 snprintf(n->detail, sizeof n->detail, "aligned to the grid by %+lld s",
@@ -906,20 +1068,21 @@ static void resolve_part(const tx_csv *csv, part *p, tx_store *st, int64_t align
                   "be stored exactly";
         }
         if (reason != TX_INPUT_OK) {
-            note *n = part_note(p, r.line, raw, r.raw_len, reason);
+            note *n = part_note(p, r.line, raw, r.raw, r.raw_len, reason);
             if (!n) {
-                resolve_oom(csv, p);
+                resolve_oom(f, p);
                 break;
             }
             n->why = why;
             continue;
         }
         const int g = tx_store_grid_of(meters[m].interval_minutes);
+        const uint64_t line = r.line + base;
         rd[k++] = (reading){
             .slot = slot,
             .value = r.value,
             .row = meters[m].row,
-            .line = r.line > UINT32_MAX ? UINT32_MAX : (uint32_t)r.line,
+            .line = line > UINT32_MAX ? UINT32_MAX : (uint32_t)line,
             .file = file,
             .grid = (uint8_t)g,
             .quality = r.quality,
@@ -930,27 +1093,6 @@ static void resolve_part(const tx_csv *csv, part *p, tx_store *st, int64_t align
     p->n = k;
 }
 
-/* Parts of a readings file: one per thread when the file is large enough to gain from it
- * and holds no quote (a part boundary never falls inside a quoted field). */
-#define INGEST_PART_MIN_BYTES ((size_t)4 << 20)
-#define INGEST_MAX_PARTS 64
-/* The first file, parsed beside the catalogue: parts per thread, so that the work shares
- * out evenly whenever the catalogue's thread joins. */
-#define INGEST_OVERLAP_PARTS_PER_THREAD 4
-
-/* A readings file after the first pass. rc: TX_OK, or why the file cannot be read (it is
- * then skipped whole). */
-typedef struct {
-    char *path;
-    tx_csv *csv;
-    int nparts;
-    part parts[INGEST_MAX_PARTS];
-    int col[16];       /* the header's columns */
-    char warning[1400]; /* unknown columns, printed when the file is taken */
-    int rc;
-    tx_err err;
-} prepped;
-
 static void prepped_free(prepped *f)
 {
     if (!f)
@@ -958,21 +1100,96 @@ static void prepped_free(prepped *f)
     for (int k = 0; k < f->nparts; k++)
         part_free(&f->parts[k]);
     tx_csv_free(f->csv);
+    if (f->fd >= 0)
+        close(f->fd);
     free(f->path);
     free(f);
 }
 
-/* A readings file read whole and split at line ends into up to `parts` parts (one when
- * the file is small or holds a quote), for the first pass: prep_parse, or a task per part.
- * NULL when out of memory; otherwise the file, whose rc says whether it could be read. */
-static prepped *prep_file(const char *path, int parts_wanted)
+/* The offset just after the first line end at or after `at` in a streamed file (its size
+ * when there is none), reading a probe at a time; (size_t)-1 when it cannot be read. */
+static size_t next_line_start(int fd, size_t at, size_t size, char *probe)
+{
+    while (at < size) {
+        size_t n = size - at < INGEST_PROBE_BYTES ? size - at : INGEST_PROBE_BYTES;
+        if (read_at(fd, probe, n, at) != 0)
+            return (size_t)-1;
+        const char *nl = memchr(probe, '\n', n);
+        if (nl)
+            return at + (size_t)(nl - probe) + 1;
+        at += n;
+    }
+    return size;
+}
+
+/* Sets f up to be streamed in up to `parts` parts: its header read from a probe, its parts
+ * split at line ends. -1 (f as it was, but the descriptor) when the header holds a quote
+ * or is not the first probe's, or the header itself fails: a whole read then says why. */
+static int stream_open(prepped *f, int nparts)
+{
+    char *probe = malloc(INGEST_PROBE_BYTES + TX_CSV_PAD);
+    if (!probe)
+        return -1;
+    const size_t size = f->size;
+    const size_t n = size < INGEST_PROBE_BYTES ? size : INGEST_PROBE_BYTES;
+    const char *nl = read_at(f->fd, probe, n, 0) == 0 ? memchr(probe, '\n', n) : NULL;
+    tx_csv *h = NULL;
+    tx_err e;
+    int rc = -1;
+    if (nl && !memchr(probe, '"', (size_t)(nl - probe)) &&
+        tx_csv_open_mem(f->path, probe, (size_t)(nl - probe) + 1, &h, &e) == TX_OK &&
+        header_columns(h, f->path, &tx_cols_readings, f->col, f->warning, sizeof f->warning,
+                       &e) == TX_OK) {
+        const size_t from = tx_csv_pos(h, &f->line0);
+        f->ncols = tx_csv_ncols(h);
+        if (nparts > INGEST_MAX_PARTS)
+            nparts = INGEST_MAX_PARTS;
+        part *parts = f->parts;
+        parts[0].from = from;
+        rc = 0;
+        for (int k = 1; k < nparts && rc == 0; k++) {
+            size_t at = from + (size - from) / (size_t)nparts * (size_t)k;
+            if (at < parts[k - 1].from)
+                at = parts[k - 1].from;
+            parts[k].from = next_line_start(f->fd, at, size, probe);
+            parts[k - 1].to = parts[k].from;
+            rc = parts[k].from == (size_t)-1 ? -1 : 0;
+        }
+        parts[nparts - 1].to = size;
+        f->nparts = rc == 0 ? nparts : 0;
+    }
+    tx_csv_free(h);
+    free(probe);
+    return rc;
+}
+
+/* A readings file, split at line ends into up to `parts` parts for the first pass
+ * (prep_parse, or a task per part): streamed when it is a regular file of
+ * INGEST_PART_MIN_BYTES or more and window > 0, else read whole (one part when small or
+ * holding a quote). NULL when out of memory; otherwise the file, whose rc says whether it
+ * could be read. */
+static prepped *prep_file(const char *path, int parts_wanted, size_t window)
 {
     prepped *f = calloc(1, sizeof *f);
     if (!f)
         return NULL;
+    f->fd = -1;
     if (!(f->path = strdup(path))) {
         free(f);
         return NULL;
+    }
+    if (window > 0 && parts_wanted >= 1 && (f->fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
+        if (fstat(f->fd, &f->st) == 0 && S_ISREG(f->st.st_mode) &&
+            (uintmax_t)f->st.st_size >= INGEST_PART_MIN_BYTES &&
+            (uintmax_t)f->st.st_size < SIZE_MAX / 2) {
+            f->size = (size_t)f->st.st_size;
+            f->window = window;
+            if (stream_open(f, parts_wanted) == 0)
+                return f;
+        }
+        close(f->fd);
+        f->fd = -1;
+        f->warning[0] = '\0';
     }
     if ((f->rc = open_input(path, &tx_cols_readings, f->col, &f->csv, f->warning,
                             sizeof f->warning, &f->err)))
@@ -981,6 +1198,7 @@ static prepped *prep_file(const char *path, int parts_wanted)
     uint64_t line0 = 0;
     const size_t from = tx_csv_pos(csv, &line0), size = tx_csv_size(csv);
     const char *data = tx_csv_data(csv);
+    f->size = size;
     int nparts = parts_wanted;
     if (nparts > INGEST_MAX_PARTS)
         nparts = INGEST_MAX_PARTS;
@@ -1015,7 +1233,7 @@ static void prep_parse(prepped *f)
         return;
 #pragma omp parallel for schedule(dynamic, 1) if (f->nparts > 1)
     for (int k = 0; k < f->nparts; k++)
-        parse_part(f->csv, &f->parts[k], f->col);
+        parse_part(f, &f->parts[k]);
 }
 
 /* The second pass over a prepped file, into the batch; rejected rows go to the report, in
@@ -1031,7 +1249,7 @@ static int take_file(prepped *f, tx_store *st, int64_t align_tol, batch *b, reje
     const char *path = f->path;
     if (f->warning[0])
         fprintf(stderr, "tanxiao: warning: %s\n", f->warning);
-    s->bytes += tx_csv_size(f->csv);
+    s->bytes += f->size;
     char **nf = realloc(b->files, (b->nfiles + 1) * sizeof *b->files);
     char *name = strdup(path);
     if (!nf || !name) {
@@ -1048,9 +1266,17 @@ static int take_file(prepped *f, tx_store *st, int64_t align_tol, batch *b, reje
     int rc = TX_OK;
     /* Every part, also one the first pass stopped in: its rows before the stop are noted
      * as one pass notes them. */
+    stream_lines(f);
 #pragma omp parallel for schedule(dynamic, 1) if (nparts > 1)
     for (int k = 0; k < nparts; k++)
-        resolve_part(f->csv, &parts[k], st, align_tol, file);
+        resolve_part(f, &parts[k], st, align_tol, file);
+    /* A streamed file is read in pieces: one that changed meanwhile (size or time) is not
+     * what was parsed, and is skipped whole. */
+    struct stat now;
+    if (f->fd >= 0 && (fstat(f->fd, &now) != 0 || now.st_size != f->st.st_size ||
+                       now.st_mtim.tv_sec != f->st.st_mtim.tv_sec ||
+                       now.st_mtim.tv_nsec != f->st.st_mtim.tv_nsec))
+        return tx_err_set(err, TX_EIO, "%s: changed while it was being read", path);
 
     /* In file order: notes to the report (each part's two passes' merged by line), then
      * readings to the batch; the first part that failed ends the file, and none of its
@@ -1067,21 +1293,41 @@ static int take_file(prepped *f, tx_store *st, int64_t align_tol, batch *b, reje
             b->segcap = cap;
         }
     }
+    char *text = NULL; /* a streamed file's rows, read again for the report */
+    size_t tcap = 0;
     for (int k = 0; k < nparts && rc == TX_OK; k++) {
         part *p = &parts[k];
+        const uint64_t base = line_base(f, p);
         s->rows += p->rows;
         s->aligned += p->aligned;
         for (size_t i = 0, j = p->nn1; (i < p->nn1 || j < p->nn) && rc == TX_OK;) {
             const note *n = j == p->nn || (i < p->nn1 && p->notes[i].line <= p->notes[j].line)
                                 ? &p->notes[i++]
                                 : &p->notes[j++];
-            tx_csv_row row = {.line = n->line, .raw = n->raw, .raw_len = n->raw_len};
-            rc = report(rj, path, n->line, n->reason, n->reason == -2 ? n->detail : n->why,
+            tx_csv_row row = {.line = n->line + base, .raw = n->raw, .raw_len = n->raw_len};
+            if (!n->raw) {
+                if (n->raw_len > tcap) {
+                    char *nt = realloc(text, n->raw_len);
+                    if (!nt) {
+                        rc = tx_err_set(err, TX_ENOMEM, "%s: out of memory", path);
+                        break;
+                    }
+                    text = nt;
+                    tcap = n->raw_len;
+                }
+                if (read_at(f->fd, text, n->raw_len, n->raw_off) != 0) {
+                    rc = tx_err_set(err, TX_EIO, "%s: changed while it was being read", path);
+                    break;
+                }
+                row.raw = text;
+            }
+            rc = report(rj, path, row.line, n->reason, n->reason == -2 ? n->detail : n->why,
                         &row, err);
         }
         if (rc == TX_OK && p->rc != TX_OK)
             rc = tx_err_set(err, p->rc, "%s", p->err.msg);
     }
+    free(text);
     /* The file's readings join the batch only when all of it was read. */
     for (int k = 0; k < nparts && rc == TX_OK; k++) {
         b->segs[b->nsegs++] = (segment){(reading *)(void *)parts[k].sr, parts[k].n};
@@ -1163,6 +1409,12 @@ int tx_ingest(const tx_ingest_params *p, tx_ingest_summary *s, tx_err *err)
     prepped *first = NULL;
     const int nt = omp_get_max_threads();
     const int overlap = nfiles > 0 && nt > 1;
+    /* Streamed files' windows; TANXIAO_TEST_WINDOW (bytes) makes them small for the tests,
+     * 0 reads every file whole. */
+    size_t window = INGEST_WINDOW_BYTES;
+    const char *tw = getenv("TANXIAO_TEST_WINDOW");
+    if (tw && *tw)
+        window = (size_t)strtoull(tw, NULL, 10);
     double t_open = 0, t_cat = 0;
     const double t_first = omp_get_wtime();
 #pragma omp parallel num_threads(nt) if (overlap)
@@ -1173,11 +1425,11 @@ int tx_ingest(const tx_ingest_params *p, tx_ingest_summary *s, tx_err *err)
             {
                 char path[1400];
                 reading_path(path, sizeof path, p->dataset_dir, files[0]);
-                first = prep_file(path, INGEST_OVERLAP_PARTS_PER_THREAD * nt);
+                first = prep_file(path, INGEST_OVERLAP_PARTS_PER_THREAD * nt, window);
                 if (first && first->rc == TX_OK)
                     for (int k = 0; k < first->nparts; k++) {
 #pragma omp task firstprivate(k)
-                        parse_part(first->csv, &first->parts[k], first->col);
+                        parse_part(first, &first->parts[k]);
                     }
             }
         }
@@ -1206,7 +1458,12 @@ int tx_ingest(const tx_ingest_params *p, tx_ingest_summary *s, tx_err *err)
                 f = first;
                 first = NULL;
             } else {
-                f = prep_file(path, nt);
+                f = prep_file(path, nt, window);
+                prep_parse(f);
+            }
+            if (needs_whole(f)) { /* what only a whole read reports exactly */
+                prepped_free(f);
+                f = prep_file(path, nt, 0);
                 prep_parse(f);
             }
             rc = f ? take_file(f, st, (int64_t)tables.align_tolerance_s, &bt, &rj, s, &ferr)

@@ -13,6 +13,11 @@ OMP_NUM_THREADS 1, 2, 3 and 7; the reject counts are checked against what was in
 then a file cut short (no line end, too few fields) must be skipped whole, the same way,
 with any number of threads.
 
+A large file is streamed, each part reading windows of its bytes (TANXIAO_TEST_WINDOW sets
+their size): the results must be those of the file read whole (window 0), with windows
+that end inside every few rows, and ones smaller than a row (which grow). A file with a
+byte that is not UTF-8 in its middle is read again whole, so its error names the line.
+
 usage: test_ingest_parallel.py TANXIAO PLUGIN_DIR WORK_DIR
 """
 import hashlib
@@ -136,10 +141,13 @@ def store_digest(path):
     return h.hexdigest()
 
 
-def ingest(dataset, threads, name):
-    store = os.path.join(WORK, "%s-%d.h5" % (name, threads))
+def ingest(dataset, threads, name, window=None):
+    store = os.path.join(WORK, "%s-%d-%s.h5" % (name, threads, window))
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads))
+    if window is not None:
+        env["TANXIAO_TEST_WINDOW"] = str(window)
     r = subprocess.run([TANXIAO, "ingest", dataset, "--store", store], capture_output=True,
-                       text=True, env=dict(os.environ, OMP_NUM_THREADS=str(threads)))
+                       text=True, env=env)
     summary = re.sub(r" in [0-9.]+ s:", " in - s:", r.stdout).replace(store, "STORE")
     summary = re.sub(r"(?m)^time: .*\n", "", summary)  # the phases' wall times
     rejects = ""
@@ -185,12 +193,36 @@ check(counts.get("CONFLICT", 0) >= 2 * len(places),
 m = re.search(r"(\d+) duplicates dropped", ref[1])
 check(m and int(m.group(1)) >= len(places) + len(some),
       "the injected and shuffled duplicates are dropped (%s)" % (m and m.group(1)))
-for threads in (2, 3, 7):
-    got = ingest(city, threads, "store")
-    check(got[0] == ref[0], "%d threads: same exit status" % threads)
-    check(got[1] == ref[1], "%d threads: same summary" % threads)
-    check(got[2] == ref[2], "%d threads: the same rejects report, byte for byte" % threads)
-    check(got[3] == ref[3], "%d threads: the same store" % threads)
+for threads, window in ((1, 0), (2, None), (3, None), (7, None), (2, 4096), (3, 40),
+                        (7, 100000)):
+    got = ingest(city, threads, "store", window)
+    what = "%d threads, %s" % (threads, "read whole" if window == 0 else
+                               "windows of %s bytes" % (window or "1 Mi"))
+    check(got[0] == ref[0], "%s: same exit status" % what)
+    check(got[1] == ref[1], "%s: same summary" % what)
+    check(got[2] == ref[2], "%s: the same rejects report, byte for byte" % what)
+    check(got[3] == ref[3], "%s: the same store" % what)
+
+# A byte that is not UTF-8 in the middle of the big file: skipped whole, and the error names
+# the line (the streamed read gives way to a whole one for it).
+bad = os.path.join(WORK, "bad")
+shutil.copytree(city, bad, symlinks=True)
+bpath = os.path.join(bad, "readings", os.path.basename(day))
+os.remove(bpath)
+with open(day, "rb") as f:
+    body = f.read()
+at = body.index(b"\n", len(body) * 3 // 5) + 1
+with open(bpath, "wb") as f:
+    f.write(body[:at] + b"\xff" + body[at:])
+bline = body[:at].count(b"\n") + 1
+bref = ingest(bad, 1, "bad", 0)
+check(bref[0] == 3 and "not a UTF-8 text file" in bref[2] and
+      ("%s:%d:" % (os.path.basename(bpath), bline)) in bref[2],
+      "the file with a byte not UTF-8 is skipped, its line %d named" % bline)
+for threads, window in ((1, None), (3, 4096)):
+    got = ingest(bad, threads, "bad", window)
+    check(got[:3] == bref[:3], "%d threads, streamed: the same report as read whole" % threads)
+    check(got[3] == bref[3], "%d threads, streamed: the same store" % threads)
 
 # A copy of the big file cut short: its last record has no line end and too few fields.
 cut = os.path.join(WORK, "cut")
@@ -207,8 +239,8 @@ check(cref[0] == 3, "a file cut short is skipped: exit 3 (%d)" % cref[0])
 check("UNREADABLE_FILE" in cref[2] and "truncated file" in cref[2],
       "the report names the truncated file")
 check(re.search(r"\b0 stored", cref[1]) is not None, "nothing of it is stored")
-for threads in (2, 3):
-    got = ingest(cut, threads, "cut")
+for threads, window in ((2, None), (3, None), (1, 0), (3, 4096)):
+    got = ingest(cut, threads, "cut", window)
     check(got[:3] == cref[:3], "%d threads: the cut file is skipped the same way" % threads)
     check(got[3] == cref[3], "%d threads: the same store" % threads)
 finish()
