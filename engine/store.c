@@ -2980,6 +2980,12 @@ static inline void plane_set(unsigned char *pl, size_t at, int64_t v)
         pl[(size_t)j * CHUNK_CELLS + at] = (unsigned char)((uint64_t)v >> (8 * j));
 }
 
+/* Cell i of a merge's cells, stride bytes apart. */
+static inline const tx_store_cell *cell_at(const void *cells, size_t stride, size_t i)
+{
+    return (const tx_store_cell *)(const void *)((const char *)cells + i * stride);
+}
+
 /* One chunk row of a merge: cells [c0, c1) of the call, all in chunk (cr, cs). */
 typedef struct {
     size_t cr, c0, c1;
@@ -2990,7 +2996,7 @@ typedef struct {
 } mchunk;
 
 static void merge_chunk(const tx_store *s, const uint8_t *dec, mchunk *mc, const bytes *old,
-                        const bytes *qold, const tx_store_cell *cells, double *oldv,
+                        const bytes *qold, const void *cells, size_t stride, double *oldv,
                         uint8_t *oldq, size_t crow, size_t cslots, int64_t C0,
                         unsigned char *out, unsigned char *qout, size_t bound, size_t qbound,
                         wscratch *w)
@@ -3019,7 +3025,7 @@ static void merge_chunk(const tx_store *s, const uint8_t *dec, mchunk *mc, const
     }
     int vchanged = 0, qchanged = 0;
     for (size_t i = mc->c0; i < mc->c1; i++) {
-        const tx_store_cell *c = &cells[i];
+        const tx_store_cell *c = cell_at(cells, stride, i);
         const size_t at = (c->row - R0) * cslots + (size_t)(c->slot - C0);
         const int d = dec[c->row];
         const int64_t was = plane_get(pl, at);
@@ -3063,7 +3069,8 @@ typedef struct {
 typedef struct {
     tx_store *s;
     grid *gr;
-    const tx_store_cell *cells;
+    const void *cells;
+    size_t stride;
     size_t n;
     int m;
     size_t crow, cslots;
@@ -3083,9 +3090,10 @@ static void fetch_round(merge_io *io, merge_round *r)
     while (r->nc < io->round && io->next < io->n && io->rc == TX_OK) {
         mchunk *c = &r->mc[r->nc++];
         memset(c, 0, sizeof *c);
-        c->cr = io->cells[io->next].row / io->crow;
+        c->cr = cell_at(io->cells, io->stride, io->next)->row / io->crow;
         c->c0 = io->next;
-        while (io->next < io->n && io->cells[io->next].row / io->crow == c->cr)
+        while (io->next < io->n &&
+               cell_at(io->cells, io->stride, io->next)->row / io->crow == c->cr)
             io->next++;
         c->c1 = io->next;
         const hsize_t off[2] = {(hsize_t)(c->cr * io->crow), (hsize_t)io->C0};
@@ -3130,12 +3138,14 @@ static void write_round(merge_io *io, const merge_round *r)
     }
 }
 
-int tx_store_merge(tx_store *s, int interval_minutes, const tx_store_cell *cells, size_t n,
-                   double *old, uint8_t *oldq, size_t *changed, tx_err *err)
+int tx_store_merge(tx_store *s, int interval_minutes, const tx_store_cell *cells,
+                   size_t stride, size_t n, double *old, uint8_t *oldq, size_t *changed,
+                   tx_err *err)
 {
     if (changed)
         *changed = 0;
-    if (!s || tx_store_grid_of(interval_minutes) < 0 || (n && (!cells || !old || !oldq)))
+    if (!s || tx_store_grid_of(interval_minutes) < 0 ||
+        (n && (!cells || !old || !oldq || stride < sizeof *cells)))
         return tx_err_set(err, TX_EINVAL, "tx_store_merge: bad arguments");
     if (!s->writable)
         return tx_err_set(err, TX_EINVAL, "%s: store opened read-only: cannot write series",
@@ -3144,11 +3154,12 @@ int tx_store_merge(tx_store *s, int interval_minutes, const tx_store_cell *cells
         return TX_OK;
     const int m = interval_minutes, g = tx_store_grid_of(m);
     const size_t crow = tx_store_chunk_rows(m), cslots = tx_store_chunk_slots(m);
-    const int64_t cs = cells[0].slot / (int64_t)cslots, C0 = cs * (int64_t)cslots;
+#define CELL(i) cell_at(cells, stride, (i))
+    const int64_t cs = CELL(0)->slot / (int64_t)cslots, C0 = cs * (int64_t)cslots;
     /* Sorted by row: the rows are [first's, last's]. One pass checks the order and the
      * window, and takes the decimals each row needs (from the row's own). */
     grid *gr = &s->g[g];
-    const uint32_t rmin = cells[0].row, rmax = cells[n - 1].row;
+    const uint32_t rmin = CELL(0)->row, rmax = CELL(n - 1)->row;
     const size_t nr = rmax >= rmin ? (size_t)rmax - rmin + 1 : 1;
     uint8_t *need = calloc(nr, 1);
     if (!need)
@@ -3156,10 +3167,10 @@ int tx_store_merge(tx_store *s, int interval_minutes, const tx_store_cell *cells
     for (size_t r = 0; r < nr; r++)
         need[r] = rmin + r < gr->ndec ? gr->dec[rmin + r] : 0;
     for (size_t i = 0; i < n; i++) {
-        const tx_store_cell *c = &cells[i];
+        const tx_store_cell *c = CELL(i);
         if (c->slot < C0 || c->slot >= C0 + (int64_t)cslots || c->row > rmax ||
-            (i && (c->row < cells[i - 1].row ||
-                   (c->row == cells[i - 1].row && c->slot <= cells[i - 1].slot)))) {
+            (i && (c->row < CELL(i - 1)->row ||
+                   (c->row == CELL(i - 1)->row && c->slot <= CELL(i - 1)->slot)))) {
             free(need);
             return tx_err_set(err, TX_EINVAL, "%s:/series/%dmin: merge: cells not sorted, "
                               "repeated or in more than one window (cell %zu)", s->path, m, i);
@@ -3187,7 +3198,7 @@ int tx_store_merge(tx_store *s, int interval_minutes, const tx_store_cell *cells
         raise |= need[r] > (rmin + r < gr->ndec ? gr->dec[rmin + r] : 0);
     hsize_t maxslot = 0;
     for (size_t i = 0; i < n; i++)
-        maxslot = (hsize_t)cells[i].slot + 1 > maxslot ? (hsize_t)cells[i].slot + 1 : maxslot;
+        maxslot = (hsize_t)CELL(i)->slot + 1 > maxslot ? (hsize_t)CELL(i)->slot + 1 : maxslot;
     const int grow = gr->value < 0 || (hsize_t)rmax + 1 > gr->dims[0] || maxslot > gr->dims[1];
     if (rc == TX_OK && (raise || grow))
         rc = begin_write(s, err);
@@ -3208,12 +3219,14 @@ int tx_store_merge(tx_store *s, int interval_minutes, const tx_store_cell *cells
     const size_t qbound = tx_chunk_bound(CHUNK_CELLS);
     size_t nchunks = 0;
     for (size_t i = 0; i < n; i++)
-        nchunks += i == 0 || cells[i].row / crow != cells[i - 1].row / crow;
+        nchunks += i == 0 || CELL(i)->row / crow != CELL(i - 1)->row / crow;
+#undef CELL
     const size_t round = nchunks < WRITE_ROUND_CHUNKS ? nchunks : WRITE_ROUND_CHUNKS;
     int nt = omp_get_max_threads();
     if ((size_t)nt > round)
         nt = (int)round;
-    merge_io io = {s, gr, cells, n, m, crow, cslots, C0, bound, qbound, round, 0, 0, TX_OK, err};
+    merge_io io = {s,  gr,     cells, stride, n, m, crow, cslots, C0, bound, qbound,
+                   round, 0, 0, TX_OK, err};
     merge_round rb[2];
     memset(rb, 0, sizeof rb);
     wscratch **ws = wscratch_new(nt);
@@ -3242,7 +3255,7 @@ int tx_store_merge(tx_store *s, int interval_minutes, const tx_store_cell *cells
                 for (size_t c = 0; c < merging->nc; c++) {
 #pragma omp task firstprivate(c)
                     merge_chunk(s, dec, &merging->mc[c], &merging->oldb, &merging->qoldb, cells,
-                                old, oldq, crow, cslots, C0, merging->out + c * bound,
+                                stride, old, oldq, crow, cslots, C0, merging->out + c * bound,
                                 merging->qout + c * qbound, bound, qbound,
                                 ws[omp_get_thread_num()]);
                 }

@@ -204,12 +204,14 @@ int tx_store_decode(const tx_store_raw *raw, size_t i, double *value, uint8_t *q
                     uint64_t *present, tx_store_decoder *d, tx_err *err);
 
 /*
- * Merges single cells into one grid, for ingest: cells sorted by (row, slot), at most one per
- * cell, all in one 28-day window (slot / tx_store_chunk_slots the same). Each cell's stored
- * value and quality before the merge go to old[i] and oldq[i] (NaN and 0 where nothing was
- * stored); a cell whose value and quality equal what is stored changes nothing, and only
- * chunks that change are written. One decode and one encode per chunk, in the OpenMP
- * threads; no dense block. *changed counts the cells written. Values must be storable
+ * Merges single cells into one grid, for ingest: n cells, stride bytes apart (sizeof a
+ * cell for an array of them; ingest passes its sorted readings, which begin with their
+ * cell, and copies nothing), sorted by (row, slot), at most one per cell, all in one
+ * 28-day window (slot / tx_store_chunk_slots the same). Each cell's stored value and
+ * quality before the merge go to old[i] and oldq[i] (NaN and 0 where nothing was stored);
+ * a cell whose value and quality equal what is stored changes nothing, and only chunks
+ * that change are written. One decode and one encode per chunk, in the OpenMP threads; no
+ * dense block. *changed counts the cells written. Values must be storable
  * (tx_store_decimals_of >= 0, TX_ERANGE otherwise, nothing written); errors as
  * tx_store_write_block.
  */
@@ -218,11 +220,13 @@ typedef struct {
     uint8_t quality;
     uint8_t decimals; /* tx_store_decimals_of(value) + 1 when the caller has it (each cell
                          is checked exact as it is stored), 0: taken here */
+    uint16_t user;    /* the caller's own: the merge neither reads nor writes it */
     int64_t slot;
     double value;
 } tx_store_cell;
-int tx_store_merge(tx_store *s, int interval_minutes, const tx_store_cell *cells, size_t n,
-                   double *old, uint8_t *oldq, size_t *changed, tx_err *err);
+int tx_store_merge(tx_store *s, int interval_minutes, const tx_store_cell *cells,
+                   size_t stride, size_t n, double *old, uint8_t *oldq, size_t *changed,
+                   tx_err *err);
 
 /* The hash of a NUL-terminated id that the store's lookups use (FNV-1a, its bits mixed by
  * murmur3's finaliser for the low bits a power-of-two table takes). */

@@ -1087,7 +1087,7 @@ static void test_merge(void **state)
     uint8_t oldq[4];
     size_t changed = 99;
     s = open_store(path, 1);
-    ok(tx_store_merge(s, m, cells, 4, old, oldq, &changed, &err));
+    ok(tx_store_merge(s, m, cells, sizeof *cells, 4, old, oldq, &changed, &err));
     assert_int_equal(changed, 3);
     assert_true(isnan(old[0]) && same_bits(old[1], 10.5) && same_bits(old[2], 11.25) &&
                 isnan(old[3]));
@@ -1107,7 +1107,7 @@ static void test_merge(void **state)
     struct stat before, after;
     assert_int_equal(stat(path, &before), 0);
     s = open_store(path, 1);
-    ok(tx_store_merge(s, m, cells, 4, old, oldq, &changed, &err));
+    ok(tx_store_merge(s, m, cells, sizeof *cells, 4, old, oldq, &changed, &err));
     assert_int_equal(changed, 0);
     assert_true(same_bits(old[2], 12.125) && oldq[3] == 2);
     close_store(s);
@@ -1122,26 +1122,26 @@ static void test_merge(void **state)
     s = open_store(path, 1);
     tx_store_cell bad[2] = {{.row = 5, .slot = (int64_t)CS + 2, .value = 1.0},
                             {.row = 4, .slot = (int64_t)CS + 2, .value = 1.0}};
-    assert_int_equal(tx_store_merge(s, m, bad, 2, old, oldq, &changed, &err), TX_EINVAL);
+    assert_int_equal(tx_store_merge(s, m, bad, sizeof *bad, 2, old, oldq, &changed, &err), TX_EINVAL);
     tx_store_cell rows[3] = {{.row = 0, .slot = (int64_t)CS, .value = 1.0},
                              {.row = 9, .slot = (int64_t)CS, .value = 1.0},
                              {.row = 2, .slot = (int64_t)CS, .value = 1.0}}; /* a row beyond the last */
-    assert_int_equal(tx_store_merge(s, m, rows, 3, old, oldq, &changed, &err), TX_EINVAL);
+    assert_int_equal(tx_store_merge(s, m, rows, sizeof *rows, 3, old, oldq, &changed, &err), TX_EINVAL);
     bad[1] = (tx_store_cell){.row = 6, .slot = 2 * (int64_t)CS, .value = 1.0};
-    assert_int_equal(tx_store_merge(s, m, bad, 2, old, oldq, &changed, &err), TX_EINVAL);
+    assert_int_equal(tx_store_merge(s, m, bad, sizeof *bad, 2, old, oldq, &changed, &err), TX_EINVAL);
     bad[1] = (tx_store_cell){.row = 6, .slot = (int64_t)CS + 2, .value = 1.0 / 3.0};
-    assert_int_equal(tx_store_merge(s, m, bad, 2, old, oldq, &changed, &err), TX_ERANGE);
+    assert_int_equal(tx_store_merge(s, m, bad, sizeof *bad, 2, old, oldq, &changed, &err), TX_ERANGE);
     /* Decimals given by the caller: right ones are taken, wrong ones are caught as the cell
      * is stored (12.375 is not 12.4), and nothing is written. */
     tx_store_cell given[2] = {{.row = 41, .decimals = 1 + 1, .slot = (int64_t)CS + 3, .value = 2.5},
                               {.row = 41, .decimals = 3 + 1, .slot = (int64_t)CS + 4, .value = 0.125}};
-    ok(tx_store_merge(s, m, given, 2, old, oldq, &changed, &err));
+    ok(tx_store_merge(s, m, given, sizeof *given, 2, old, oldq, &changed, &err));
     assert_int_equal(changed, 2);
     given[1].row = 42; /* a row of its own, whose resolution the claim sets */
     given[1].value = 12.375;
     given[1].decimals = 1 + 1;
     err.msg[0] = '\0';
-    assert_int_equal(tx_store_merge(s, m, given, 2, old, oldq, &changed, &err), TX_ERANGE);
+    assert_int_equal(tx_store_merge(s, m, given, sizeof *given, 2, old, oldq, &changed, &err), TX_ERANGE);
     assert_non_null(strstr(err.msg, "exactly"));
     /* The session failed: nothing of it is saved, not even the first merge. */
     assert_int_equal(tx_store_close(s, &err), TX_ERANGE);
@@ -1172,30 +1172,36 @@ static void test_merge_pipeline_bytes(void **state)
      * several widths, cells that were fill among them. */
     const size_t nrows = 2 * CR + 3;
     size_t n = 0, cap = nrows * (CS / 7 + 1);
-    tx_store_cell *cells = test_malloc(cap * sizeof *cells);
+    /* Cells inside larger records of the caller's, as ingest passes its readings. */
+    typedef struct {
+        tx_store_cell c;
+        uint64_t tag;
+    } rec;
+    rec *cells = test_malloc(cap * sizeof *cells);
     for (size_t r = 0; r < nrows; r++)
         for (size_t k = r % 7; k < CS; k += 7) {
             const double u = (double)((r * 131 + k * 7919) % 1000003);
             const double v = k % 3 ? u / 100.0 : u; /* row 6 keeps 9 decimals */
-            cells[n++] = (tx_store_cell){.row = (uint32_t)r, .quality = (uint8_t)(k % 2),
-                                         .slot = (int64_t)(CS + k), .value = v};
+            cells[n].tag = ~(uint64_t)n; /* not a cell's: the stride skips it */
+            cells[n++].c = (tx_store_cell){.row = (uint32_t)r, .quality = (uint8_t)(k % 2),
+                                           .slot = (int64_t)(CS + k), .value = v};
         }
     double *old = test_malloc(n * sizeof *old);
     uint8_t *oldq = test_malloc(n);
     size_t changed = 0;
     s = open_store(path, 1);
-    ok(tx_store_merge(s, m, cells, n, old, oldq, &changed, &err));
+    ok(tx_store_merge(s, m, &cells[0].c, sizeof *cells, n, old, oldq, &changed, &err));
     assert_true(changed > n / 2);
     close_store(s);
     /* Each row's values, as stored before the merge, came back as old. */
     for (size_t i = 0; i < n; i++) {
-        const int stored = cells[i].row < nr;
-        double want = stored ? cell(cells[i].row, cells[i].slot, 0) : NAN;
+        const int stored = cells[i].c.row < nr;
+        double want = stored ? cell(cells[i].c.row, cells[i].c.slot, 0) : NAN;
         if (isnan(want))
             assert_true(isnan(old[i]));
         else if (!same_bits(old[i], want))
             fail_msg("cell %zu: old %.17g, want %.17g", i, old[i], want);
-        assert_int_equal(oldq[i], stored ? (cells[i].row + (size_t)cells[i].slot) % 3 : 0);
+        assert_int_equal(oldq[i], stored ? (cells[i].c.row + (size_t)cells[i].c.slot) % 3 : 0);
     }
     assert_int_equal(chunks_as_pipeline(path, twin, m), 3);
     s = open_store(path, 0);
@@ -1203,9 +1209,9 @@ static void test_merge_pipeline_bytes(void **state)
     uint8_t *q = test_malloc(nrows * CS);
     ok(tx_store_read_block(s, m, 0, nrows, (int64_t)CS, CS, back, q, &err));
     for (size_t i = 0; i < n; i++) {
-        size_t at = cells[i].row * CS + (size_t)(cells[i].slot - (int64_t)CS);
-        assert_true(same_bits(back[at], cells[i].value));
-        assert_int_equal(q[at], cells[i].quality);
+        size_t at = cells[i].c.row * CS + (size_t)(cells[i].c.slot - (int64_t)CS);
+        assert_true(same_bits(back[at], cells[i].c.value));
+        assert_int_equal(q[at], cells[i].c.quality);
     }
     close_store(s);
     test_free(back);
