@@ -489,15 +489,16 @@ static int apply_window(tx_store *st, batch *b, reading *rd, size_t n, rejects *
     int minutes = tx_store_grid_minutes[rd[0].grid];
     if (n > b->bufcap) {
         size_t cap = n > 2 * b->bufcap ? n : 2 * b->bufcap;
-        double *no = tx_big_realloc(b->old, cap * sizeof *b->old);
-        if (no)
-            b->old = no;
-        uint8_t *nq = tx_big_realloc(b->oldq, cap);
-        if (nq)
-            b->oldq = nq;
-        if (!no || !nq)
+        free(b->old); /* scratch: nothing of it is kept */
+        free(b->oldq);
+        b->old = tx_big_malloc(cap * sizeof *b->old);
+        b->oldq = tx_big_malloc(cap);
+        if (!b->old || !b->oldq) {
+            b->bufcap = 0;
             return tx_err_set(err, TX_ENOMEM, "out of memory for %zu readings", n);
+        }
         b->bufcap = cap;
+        tx_big_populate(b->old, cap * sizeof *b->old);
     }
     size_t changed = 0;
     int rc = tx_store_merge(st, minutes, &rd[0].c, sizeof *rd, n, b->old, b->oldq, &changed,
@@ -533,11 +534,14 @@ static int apply_window(tx_store *st, batch *b, reading *rd, size_t n, rejects *
 static int sort_batch(batch *b)
 {
     if (b->n > b->cap) {
-        reading *nr = tx_big_realloc(b->rd, b->n * sizeof *nr);
-        if (!nr)
+        free(b->rd); /* nothing of it is kept */
+        b->rd = tx_big_malloc(b->n * sizeof *b->rd);
+        if (!b->rd) {
+            b->cap = 0;
             return TX_ENOMEM;
-        b->rd = nr;
+        }
         b->cap = b->n;
+        tx_big_populate(b->rd, b->cap * sizeof *b->rd);
     }
     int64_t wmin[TX_STORE_NGRIDS], wmax[TX_STORE_NGRIDS];
     uint32_t rmax[TX_STORE_NGRIDS] = {0};
