@@ -412,10 +412,11 @@ static uint16_t window_field(int64_t slot, int grid)
     return w >= 0 && w < WINDOW_FAR ? (uint16_t)w : WINDOW_FAR;
 }
 
-/* The readings of one file part, as parsed (owned by the batch). */
+/* The readings of one file part, as parsed (owned by the batch): a mapping of `bytes`. */
 typedef struct {
     reading *rd;
     size_t n;
+    size_t bytes;
 } segment;
 
 typedef struct {
@@ -489,11 +490,15 @@ static int apply_window(tx_store *st, batch *b, reading *rd, size_t n, rejects *
     int minutes = tx_store_grid_minutes[rd[0].grid];
     if (n > b->bufcap) {
         size_t cap = n > 2 * b->bufcap ? n : 2 * b->bufcap;
-        free(b->old); /* scratch: nothing of it is kept */
-        free(b->oldq);
-        b->old = tx_big_malloc(cap * sizeof *b->old);
-        b->oldq = tx_big_malloc(cap);
+        tx_big_unmap(b->old, b->bufcap * sizeof *b->old); /* scratch: nothing is kept */
+        tx_big_unmap(b->oldq, b->bufcap);
+        b->old = tx_big_map(cap * sizeof *b->old);
+        b->oldq = tx_big_map(cap);
         if (!b->old || !b->oldq) {
+            tx_big_unmap(b->old, cap * sizeof *b->old);
+            tx_big_unmap(b->oldq, cap);
+            b->old = NULL;
+            b->oldq = NULL;
             b->bufcap = 0;
             return tx_err_set(err, TX_ENOMEM, "out of memory for %zu readings", n);
         }
@@ -534,14 +539,13 @@ static int apply_window(tx_store *st, batch *b, reading *rd, size_t n, rejects *
 static int sort_batch(batch *b)
 {
     if (b->n > b->cap) {
-        free(b->rd); /* nothing of it is kept */
-        b->rd = tx_big_malloc(b->n * sizeof *b->rd);
+        tx_big_unmap(b->rd, b->cap * sizeof *b->rd); /* nothing of it is kept */
+        b->rd = tx_big_map(b->n * sizeof *b->rd);
         if (!b->rd) {
             b->cap = 0;
             return TX_ENOMEM;
         }
         b->cap = b->n;
-        tx_big_populate(b->rd, b->cap * sizeof *b->rd);
     }
     int64_t wmin[TX_STORE_NGRIDS], wmax[TX_STORE_NGRIDS];
     uint32_t rmax[TX_STORE_NGRIDS] = {0};
@@ -580,11 +584,16 @@ static int sort_batch(batch *b)
                 count[KEY(&b->segs[q].rd[i]) + 1]++;
         for (size_t k = 0; k < (size_t)base[TX_STORE_NGRIDS]; k++)
             count[k + 1] += count[k];
-        for (size_t q = 0; q < b->nsegs; q++)
+        /* Each part's readings are given back as soon as they are placed: the sorted batch's
+         * pages, first touched here, reuse them warm (docs/ARCHITECTURE.md). */
+        for (size_t q = 0; q < b->nsegs; q++) {
             for (size_t i = 0; i < b->segs[q].n; i++) {
                 const reading *r = &b->segs[q].rd[i];
                 b->rd[count[KEY(r)]++] = *r;
             }
+            tx_big_unmap(b->segs[q].rd, b->segs[q].bytes);
+            b->segs[q].rd = NULL;
+        }
         free(count);
     } else {
         size_t at = 0;
@@ -596,7 +605,7 @@ static int sort_batch(batch *b)
     }
 #undef KEY
     for (size_t q = 0; q < b->nsegs; q++)
-        free(b->segs[q].rd);
+        tx_big_unmap(b->segs[q].rd, b->segs[q].bytes);
     b->nsegs = 0;
     reading *r = b->rd;
     for (size_t i = 0, j; i < b->n; i = j) {
@@ -661,11 +670,11 @@ static void batch_free(batch *b)
         free(b->files[f]);
     free(b->files);
     for (size_t q = 0; q < b->nsegs; q++)
-        free(b->segs[q].rd);
+        tx_big_unmap(b->segs[q].rd, b->segs[q].bytes);
     free(b->segs);
-    free(b->rd);
-    free(b->old);
-    free(b->oldq);
+    tx_big_unmap(b->rd, b->cap * sizeof *b->rd);
+    tx_big_unmap(b->old, b->bufcap * sizeof *b->old);
+    tx_big_unmap(b->oldq, b->bufcap);
 }
 
 /* The slot of t on a grid of step_s seconds when t lies within tol seconds of it; -1 when
@@ -793,7 +802,7 @@ typedef struct {
 
 static void part_free(part *p)
 {
-    free(p->sr);
+    tx_big_unmap(p->sr, p->srcap * sizeof *p->sr);
     free(p->runs);
     free(p->notes);
     p->sr = NULL;
@@ -878,7 +887,7 @@ static int parse_rows(tx_csv *c, part *p, const int *col, const char *data, size
                               tx_csv_name(c), (unsigned long long)row.line);
         if (p->nsr == p->srcap) {
             size_t ncap = 2 * p->srcap;
-            srow *nr = tx_big_realloc(p->sr, ncap * sizeof *p->sr);
+            srow *nr = tx_big_remap(p->sr, p->srcap * sizeof *p->sr, ncap * sizeof *p->sr);
             if (!nr)
                 return tx_err_set(&p->err, TX_ENOMEM, "%s: out of memory", tx_csv_name(c));
             p->sr = nr;
@@ -902,7 +911,7 @@ static int parse_rows(tx_csv *c, part *p, const int *col, const char *data, size
 static int part_rows(part *p, const char *name)
 {
     p->srcap = (p->to - p->from) / 29 + 64;
-    if (!(p->sr = tx_big_malloc(p->srcap * sizeof *p->sr)))
+    if (!(p->sr = tx_big_map(p->srcap * sizeof *p->sr)))
         return tx_err_set(&p->err, TX_ENOMEM, "%s: out of memory", name);
     return TX_OK;
 }
@@ -1324,7 +1333,8 @@ static int take_file(prepped *f, tx_store *st, int64_t align_tol, batch *b, reje
     free(text);
     /* The file's readings join the batch only when all of it was read. */
     for (int k = 0; k < nparts && rc == TX_OK; k++) {
-        b->segs[b->nsegs++] = (segment){(reading *)(void *)parts[k].sr, parts[k].n};
+        b->segs[b->nsegs++] =
+            (segment){(reading *)(void *)parts[k].sr, parts[k].n, parts[k].srcap * sizeof(srow)};
         b->n += parts[k].n;
         parts[k].sr = NULL; /* the batch owns it */
     }
