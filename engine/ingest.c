@@ -412,11 +412,31 @@ static uint16_t window_field(int64_t slot, int grid)
     return w >= 0 && w < WINDOW_FAR ? (uint16_t)w : WINDOW_FAR;
 }
 
+/* What a part's readings span, per grid (found as they are made, in the part's thread,
+ * so the sort needs no pass of its own for it): how many, their windows and rows. */
+typedef struct {
+    size_t n[TX_STORE_NGRIDS];
+    int64_t wmin[TX_STORE_NGRIDS], wmax[TX_STORE_NGRIDS];
+    uint32_t rmax[TX_STORE_NGRIDS];
+} span;
+
+static void span_add(span *sp, int g, int64_t w, uint32_t row)
+{
+    if (!sp->n[g]++) {
+        sp->wmin[g] = sp->wmax[g] = w;
+    } else {
+        sp->wmin[g] = w < sp->wmin[g] ? w : sp->wmin[g];
+        sp->wmax[g] = w > sp->wmax[g] ? w : sp->wmax[g];
+    }
+    sp->rmax[g] = row > sp->rmax[g] ? row : sp->rmax[g];
+}
+
 /* The readings of one file part, as parsed (owned by the batch): a mapping of `bytes`. */
 typedef struct {
     reading *rd;
     size_t n;
     size_t bytes;
+    span sp;
 } segment;
 
 typedef struct {
@@ -547,22 +567,17 @@ static int sort_batch(batch *b)
         }
         b->cap = b->n;
     }
-    int64_t wmin[TX_STORE_NGRIDS], wmax[TX_STORE_NGRIDS];
-    uint32_t rmax[TX_STORE_NGRIDS] = {0};
-    size_t ng[TX_STORE_NGRIDS] = {0};
+    span all = {0};
     for (size_t q = 0; q < b->nsegs; q++)
-        for (size_t i = 0; i < b->segs[q].n; i++) {
-            const reading *r = &b->segs[q].rd[i];
-            const int g = r->grid;
-            const int64_t w = window_of(r);
-            if (!ng[g]++) {
-                wmin[g] = wmax[g] = w;
-            } else {
-                wmin[g] = w < wmin[g] ? w : wmin[g];
-                wmax[g] = w > wmax[g] ? w : wmax[g];
+        for (int g = 0; g < TX_STORE_NGRIDS; g++)
+            if (b->segs[q].sp.n[g]) {
+                const span *sp = &b->segs[q].sp;
+                span_add(&all, g, sp->wmin[g], sp->rmax[g]);
+                span_add(&all, g, sp->wmax[g], sp->rmax[g]);
             }
-            rmax[g] = r->c.row > rmax[g] ? r->c.row : rmax[g];
-        }
+    const int64_t *wmin = all.wmin, *wmax = all.wmax;
+    const uint32_t *rmax = all.rmax;
+    const size_t *ng = all.n;
     uint64_t base[TX_STORE_NGRIDS + 1] = {0}, rows[TX_STORE_NGRIDS] = {0};
     for (int g = 0; g < TX_STORE_NGRIDS; g++) {
         uint64_t keys = 0;
@@ -760,6 +775,7 @@ typedef struct {
     srow *sr;        /* first pass; the second leaves its n readings at the front */
     size_t nsr, srcap;
     size_t n;
+    span sp;         /* what the n readings span */
     mrun *runs;
     size_t nruns, runcap;
     note *notes;     /* the first pass's, then the second's (each in row order) */
@@ -1092,6 +1108,7 @@ static void resolve_part(const prepped *f, part *p, tx_store *st, int64_t align_
             .file = file,
             .grid = (uint8_t)g,
         };
+        span_add(&p->sp, g, window_of(&rd[k - 1]), meters[m].row);
     }
     p->n = k;
 }
@@ -1333,8 +1350,8 @@ static int take_file(prepped *f, tx_store *st, int64_t align_tol, batch *b, reje
     free(text);
     /* The file's readings join the batch only when all of it was read. */
     for (int k = 0; k < nparts && rc == TX_OK; k++) {
-        b->segs[b->nsegs++] =
-            (segment){(reading *)(void *)parts[k].sr, parts[k].n, parts[k].srcap * sizeof(srow)};
+        b->segs[b->nsegs++] = (segment){(reading *)(void *)parts[k].sr, parts[k].n,
+                                        parts[k].srcap * sizeof(srow), parts[k].sp};
         b->n += parts[k].n;
         parts[k].sr = NULL; /* the batch owns it */
     }

@@ -3157,7 +3157,8 @@ int tx_store_merge(tx_store *s, int interval_minutes, const tx_store_cell *cells
 #define CELL(i) cell_at(cells, stride, (i))
     const int64_t cs = CELL(0)->slot / (int64_t)cslots, C0 = cs * (int64_t)cslots;
     /* Sorted by row: the rows are [first's, last's]. One pass checks the order and the
-     * window, and takes the decimals each row needs (from the row's own). */
+     * window, takes the decimals each row needs (from the row's own), the last slot and
+     * the chunk rows met. */
     grid *gr = &s->g[g];
     const uint32_t rmin = CELL(0)->row, rmax = CELL(n - 1)->row;
     const size_t nr = rmax >= rmin ? (size_t)rmax - rmin + 1 : 1;
@@ -3166,15 +3167,18 @@ int tx_store_merge(tx_store *s, int interval_minutes, const tx_store_cell *cells
         return tx_err_set(err, TX_ENOMEM, "%s: out of memory", s->path);
     for (size_t r = 0; r < nr; r++)
         need[r] = rmin + r < gr->ndec ? gr->dec[rmin + r] : 0;
+    hsize_t maxslot = 0;
+    size_t nchunks = 0;
     for (size_t i = 0; i < n; i++) {
-        const tx_store_cell *c = CELL(i);
+        const tx_store_cell *c = CELL(i), *p = i ? CELL(i - 1) : NULL;
         if (c->slot < C0 || c->slot >= C0 + (int64_t)cslots || c->row > rmax ||
-            (i && (c->row < CELL(i - 1)->row ||
-                   (c->row == CELL(i - 1)->row && c->slot <= CELL(i - 1)->slot)))) {
+            (p && (c->row < p->row || (c->row == p->row && c->slot <= p->slot)))) {
             free(need);
             return tx_err_set(err, TX_EINVAL, "%s:/series/%dmin: merge: cells not sorted, "
                               "repeated or in more than one window (cell %zu)", s->path, m, i);
         }
+        maxslot = (hsize_t)c->slot + 1 > maxslot ? (hsize_t)c->slot + 1 : maxslot;
+        nchunks += !p || c->row / crow != p->row / crow;
         if (isnan(c->value))
             continue;
         int d = c->decimals && c->decimals <= TX_STORE_MAX_DECIMALS + 1
@@ -3196,9 +3200,6 @@ int tx_store_merge(tx_store *s, int interval_minutes, const tx_store_cell *cells
     int raise = 0;
     for (size_t r = 0; r < nr; r++)
         raise |= need[r] > (rmin + r < gr->ndec ? gr->dec[rmin + r] : 0);
-    hsize_t maxslot = 0;
-    for (size_t i = 0; i < n; i++)
-        maxslot = (hsize_t)CELL(i)->slot + 1 > maxslot ? (hsize_t)CELL(i)->slot + 1 : maxslot;
     const int grow = gr->value < 0 || (hsize_t)rmax + 1 > gr->dims[0] || maxslot > gr->dims[1];
     if (rc == TX_OK && (raise || grow))
         rc = begin_write(s, err);
@@ -3217,9 +3218,6 @@ int tx_store_merge(tx_store *s, int interval_minutes, const tx_store_cell *cells
     /* Chunk rows with cells, in rounds of WRITE_ROUND_CHUNKS. */
     const size_t bound = tx_chunk_bound(CHUNK_CELLS * sizeof(int64_t));
     const size_t qbound = tx_chunk_bound(CHUNK_CELLS);
-    size_t nchunks = 0;
-    for (size_t i = 0; i < n; i++)
-        nchunks += i == 0 || CELL(i)->row / crow != CELL(i - 1)->row / crow;
 #undef CELL
     const size_t round = nchunks < WRITE_ROUND_CHUNKS ? nchunks : WRITE_ROUND_CHUNKS;
     int nt = omp_get_max_threads();
