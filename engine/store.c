@@ -665,6 +665,45 @@ static int group_sorted(tx_store *s, const table *t, const table_ops *ops, const
     return rc;
 }
 
+/* As group_sorted, for tables looked up by hash: the input is grouped through a hash of
+ * its keys, in input order, with no sort (a meters file is seldom in id order: the sort of
+ * 61,000 ids was a third of the catalogue's upserts, docs/ARCHITECTURE.md). The hash's
+ * slots hold index + 1 of each key's first input, 0 for none. */
+static int group_hashed(tx_store *s, const table *t, const table_ops *ops, const void *in,
+                        size_t n, size_t *head, long *dst, size_t *nnew, tx_err *err)
+{
+    size_t ns = 16;
+    while (ns < 2 * n)
+        ns *= 2;
+    uint32_t *gs = calloc(ns, sizeof *gs);
+    if (!gs)
+        return tx_err_set(err, TX_ENOMEM, "%s: put %s: out of memory", s->path, ops->group);
+    int rc = TX_OK;
+    for (size_t i = 0; i < n && rc == TX_OK; i++) {
+        const void *rec = CREC(in, ops->size, i);
+        size_t h = (size_t)ops->hash(rec) & (ns - 1);
+        uint32_t r;
+        for (; (r = gs[h]) != 0; h = (h + 1) & (ns - 1))
+            if (ops->cmp(rec, CREC(in, ops->size, r - 1)) == 0)
+                break;
+        if (r == 0) { /* the key's first input */
+            gs[h] = (uint32_t)i + 1;
+            head[i] = i;
+            dst[i] = table_find(t, ops, rec);
+            *nnew += dst[i] < 0;
+        } else {
+            head[i] = r - 1;
+            dst[i] = dst[r - 1];
+        }
+        const void *ref =
+            dst[i] >= 0 ? CREC(t->rec, ops->size, dst[i]) : CREC(in, ops->size, head[i]);
+        if (ops->compat)
+            rc = ops->compat(s, ref, rec, err);
+    }
+    free(gs);
+    return rc;
+}
+
 /*
  * Upsert of n input records. Everything that can fail (validation, interval changes,
  * allocation) is done before the first record is touched, so a failed put leaves the store
@@ -700,46 +739,12 @@ static int table_upsert(tx_store *s, table *t, const table_ops *ops, const void 
         rc = tx_err_set(err, TX_ENOMEM, "%s: put %s: out of memory", s->path, ops->group);
         goto done;
     }
-    if (ops->hash && n < UINT32_MAX / 4) {
-        /* Tables looked up by hash group their input through a hash of its keys, in input
-         * order, with no sort (a meters file is seldom in id order: the sort of 61,000 ids
-         * was a third of the catalogue's upserts, docs/ARCHITECTURE.md). The hash's slots
-         * hold index + 1 of each key's first input, 0 for none. */
-        size_t ns = 16;
-        while (ns < 2 * n)
-            ns *= 2;
-        uint32_t *gs = calloc(ns, sizeof *gs);
-        if (!gs) {
-            rc = tx_err_set(err, TX_ENOMEM, "%s: put %s: out of memory", s->path, ops->group);
-            goto done;
-        }
-        for (size_t i = 0; i < n; i++) {
-            const void *rec = CREC(in, ops->size, i);
-            size_t h = (size_t)ops->hash(rec) & (ns - 1);
-            uint32_t r;
-            for (; (r = gs[h]) != 0; h = (h + 1) & (ns - 1))
-                if (ops->cmp(rec, CREC(in, ops->size, r - 1)) == 0)
-                    break;
-            if (r == 0) { /* the key's first input */
-                gs[h] = (uint32_t)i + 1;
-                head[i] = i;
-                dst[i] = table_find(t, ops, rec);
-                nnew += dst[i] < 0;
-            } else {
-                head[i] = r - 1;
-                dst[i] = dst[r - 1];
-            }
-            const void *ref = dst[i] >= 0 ? CREC(t->rec, ops->size, dst[i])
-                                          : CREC(in, ops->size, head[i]);
-            if (ops->compat && (rc = ops->compat(s, ref, rec, err)) != TX_OK)
-                break;
-        }
-        free(gs);
-        if (rc != TX_OK)
-            goto done;
-    } else if ((rc = group_sorted(s, t, ops, in, n, head, dst, &nnew, err)) != TX_OK) {
+    if (ops->hash && n < UINT32_MAX / 4)
+        rc = group_hashed(s, t, ops, in, n, head, dst, &nnew, err);
+    else
+        rc = group_sorted(s, t, ops, in, n, head, dst, &nnew, err);
+    if (rc != TX_OK)
         goto done;
-    }
     if (t->n + nnew > UINT32_MAX) {
         rc = tx_err_set(err, TX_ERANGE, "%s: put %s: %zu records is too many", s->path,
                         ops->group, t->n + nnew);
@@ -2344,8 +2349,6 @@ static int block_check(const tx_store *s, int m, size_t row0, size_t nrows, int6
     return TX_OK;
 }
 
-/* Reads the stored bytes of the chunk at off (rows, slots) of ds onto the end of b; *len = 0
- * when none is stored. */
 /* Writes one encoded chunk at off into the value (what 1) or quality (what 2) dataset of a
  * grid and marks it stored in the chunk map. TX_OK or the error, named. */
 static int chunk_put(const tx_store *s, grid *gr, int m, int what, const hsize_t off[2],
@@ -2360,6 +2363,8 @@ static int chunk_put(const tx_store *s, grid *gr, int m, int what, const hsize_t
     return TX_OK;
 }
 
+/* Reads the stored bytes of the chunk at off (rows, slots) of ds onto the end of b; *len = 0
+ * when none is stored. */
 static int chunk_fetch(hid_t ds, int stored, const hsize_t off[2], bytes *b, size_t *len)
 {
     *len = 0;
@@ -2964,8 +2969,8 @@ static int write_block(tx_store *s, int interval_minutes, size_t row0, size_t nr
 
 /* A merge works on a value chunk's byte planes as stored (the shuffle filter's: byte j of
  * cell i at j * CHUNK_CELLS + i) and never shuffles: it touches one cell in 28 (a day of a
- * 28-day window), and the unshuffle and shuffle of the whole chunk were a third of its
- * decode and encode (measured: docs/ARCHITECTURE.md). */
+ * 28-day window), and unshuffling the whole chunk was a third of its decode (measured:
+ * docs/ARCHITECTURE.md). */
 static inline int64_t plane_get(const unsigned char *pl, size_t at)
 {
     uint64_t v = 0;
@@ -3071,12 +3076,13 @@ typedef struct {
     grid *gr;
     const void *cells;
     size_t stride;
-    size_t n;
+    const size_t *start; /* first cell of each chunk row met, then n */
+    size_t nchunks;
     int m;
     size_t crow, cslots;
     int64_t C0;
     size_t bound, qbound, round;
-    size_t next;    /* first cell not yet in a round */
+    size_t next;    /* first chunk row not yet in a round */
     size_t changed; /* cells changed, over the written rounds */
     int rc;
     tx_err *err;
@@ -3087,15 +3093,12 @@ static void fetch_round(merge_io *io, merge_round *r)
 {
     r->nc = 0;
     r->oldb.n = r->qoldb.n = 0;
-    while (r->nc < io->round && io->next < io->n && io->rc == TX_OK) {
+    while (r->nc < io->round && io->next < io->nchunks && io->rc == TX_OK) {
         mchunk *c = &r->mc[r->nc++];
         memset(c, 0, sizeof *c);
-        c->cr = cell_at(io->cells, io->stride, io->next)->row / io->crow;
-        c->c0 = io->next;
-        while (io->next < io->n &&
-               cell_at(io->cells, io->stride, io->next)->row / io->crow == c->cr)
-            io->next++;
-        c->c1 = io->next;
+        c->c0 = io->start[io->next];
+        c->c1 = io->start[++io->next];
+        c->cr = cell_at(io->cells, io->stride, c->c0)->row / io->crow;
         const hsize_t off[2] = {(hsize_t)(c->cr * io->crow), (hsize_t)io->C0};
         c->off = r->oldb.n;
         c->qoff = r->qoldb.n;
@@ -3163,8 +3166,12 @@ int tx_store_merge(tx_store *s, int interval_minutes, const tx_store_cell *cells
     const uint32_t rmin = CELL(0)->row, rmax = CELL(n - 1)->row;
     const size_t nr = rmax >= rmin ? (size_t)rmax - rmin + 1 : 1;
     uint8_t *need = calloc(nr, 1);
-    if (!need)
+    size_t *start = malloc((nr / crow + 3) * sizeof *start); /* chunk rows met, at most */
+    if (!need || !start) {
+        free(need);
+        free(start);
         return tx_err_set(err, TX_ENOMEM, "%s: out of memory", s->path);
+    }
     for (size_t r = 0; r < nr; r++)
         need[r] = rmin + r < gr->ndec ? gr->dec[rmin + r] : 0;
     hsize_t maxslot = 0;
@@ -3174,11 +3181,13 @@ int tx_store_merge(tx_store *s, int interval_minutes, const tx_store_cell *cells
         if (c->slot < C0 || c->slot >= C0 + (int64_t)cslots || c->row > rmax ||
             (p && (c->row < p->row || (c->row == p->row && c->slot <= p->slot)))) {
             free(need);
+            free(start);
             return tx_err_set(err, TX_EINVAL, "%s:/series/%dmin: merge: cells not sorted, "
                               "repeated or in more than one window (cell %zu)", s->path, m, i);
         }
         maxslot = (hsize_t)c->slot + 1 > maxslot ? (hsize_t)c->slot + 1 : maxslot;
-        nchunks += !p || c->row / crow != p->row / crow;
+        if (!p || c->row / crow != p->row / crow)
+            start[nchunks++] = i;
         if (isnan(c->value))
             continue;
         int d = c->decimals && c->decimals <= TX_STORE_MAX_DECIMALS + 1
@@ -3186,6 +3195,7 @@ int tx_store_merge(tx_store *s, int interval_minutes, const tx_store_cell *cells
                     : tx_store_decimals_of(c->value);
         if (d < 0) {
             free(need);
+            free(start);
             return tx_err_set(err, TX_ERANGE, "%s:/series/%dmin: row %u, slot %lld: %.17g "
                               "cannot be stored exactly", s->path, m, c->row,
                               (long long)c->slot, c->value);
@@ -3193,6 +3203,7 @@ int tx_store_merge(tx_store *s, int interval_minutes, const tx_store_cell *cells
         if (d > need[c->row - rmin])
             need[c->row - rmin] = (uint8_t)d;
     }
+    start[nchunks] = n;
     int rc = rescale_rows(s, g, rmin, nr, need, 1, err);
     /* A merge that only meets cells inside the extent at the rows' resolutions may change
      * nothing (the same files ingested again): the working copy is then begun only when a
@@ -3209,6 +3220,7 @@ int tx_store_merge(tx_store *s, int interval_minutes, const tx_store_cell *cells
         rc = rescale_rows(s, g, rmin, nr, need, 0, err);
     if (rc != TX_OK) {
         free(need);
+        free(start);
         return failing(s, rc);
     }
     /* The rows' decimals are now need[] (raised where a cell needed more): the merging
@@ -3223,8 +3235,9 @@ int tx_store_merge(tx_store *s, int interval_minutes, const tx_store_cell *cells
     int nt = omp_get_max_threads();
     if ((size_t)nt > round)
         nt = (int)round;
-    merge_io io = {s,  gr,     cells, stride, n, m, crow, cslots, C0, bound, qbound,
-                   round, 0, 0, TX_OK, err};
+    merge_io io = {.s = s, .gr = gr, .cells = cells, .stride = stride, .start = start,
+                   .nchunks = nchunks, .m = m, .crow = crow, .cslots = cslots, .C0 = C0,
+                   .bound = bound, .qbound = qbound, .round = round, .rc = TX_OK, .err = err};
     merge_round rb[2];
     memset(rb, 0, sizeof rb);
     wscratch **ws = wscratch_new(nt);
@@ -3242,7 +3255,7 @@ int tx_store_merge(tx_store *s, int interval_minutes, const tx_store_cell *cells
      * and reads the next (libhdf5 takes one caller at a time), and joins the merging when
      * it is done. The first changed chunk begins the write (which reopens the grids), so a
      * merge that changes nothing writes nothing. Measured: docs/ARCHITECTURE.md. */
-    if (io.rc == TX_OK && io.next < n) {
+    if (io.rc == TX_OK && io.next < nchunks) {
         merge_round *merging = &rb[0], *other = &rb[1];
         fetch_round(&io, merging);
         other->nc = 0; /* nothing merged yet to write */
@@ -3260,7 +3273,7 @@ int tx_store_merge(tx_store *s, int interval_minutes, const tx_store_cell *cells
                 if (other->nc)
                     write_round(&io, other);
                 other->nc = 0;
-                if (io.rc == TX_OK && io.next < n)
+                if (io.rc == TX_OK && io.next < nchunks)
                     fetch_round(&io, other);
 #pragma omp taskwait
             }
@@ -3273,6 +3286,7 @@ int tx_store_merge(tx_store *s, int interval_minutes, const tx_store_cell *cells
             write_round(&io, other);
     }
     free(need);
+    free(start);
     wscratch_free(ws, nt);
     for (int k = 0; k < 2; k++) {
         free(rb[k].mc);
