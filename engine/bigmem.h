@@ -31,32 +31,6 @@ static inline void tx_big_advise(void *p, size_t n)
 #endif
 }
 
-/* Faults in the pages of [p, p + n) with every OpenMP thread, a slice of 2 MiB each, so
- * that a buffer one thread is about to fill does not take its first-touch faults alone:
- * zeroing fresh pages is most of the time of filling them here (measured: the sort of a
- * day's readings, docs/ARCHITECTURE.md). The contents are left as they are (populated by
- * madvise, else each page's first byte written back). */
-static inline void tx_big_populate(void *p, size_t n)
-{
-    const size_t slice = (size_t)2 << 20;
-    const uintptr_t a = ((uintptr_t)p + 4095) & ~(uintptr_t)4095;
-    const uintptr_t e = ((uintptr_t)p + n) & ~(uintptr_t)4095;
-    if (!p || e <= a + slice)
-        return;
-    const long nslices = (long)((e - a + slice - 1) / slice);
-#pragma omp parallel for schedule(static)
-    for (long k = 0; k < nslices; k++) {
-        char *s = (char *)a + (size_t)k * slice;
-        const size_t len = (uintptr_t)s + slice <= e ? slice : (size_t)(e - (uintptr_t)s);
-#ifdef MADV_POPULATE_WRITE
-        if (madvise(s, len, MADV_POPULATE_WRITE) == 0)
-            continue;
-#endif
-        for (size_t i = 0; i < len; i += 4096)
-            ((volatile char *)s)[i] = ((volatile char *)s)[i];
-    }
-}
-
 /* A buffer of its own mapping (NULL when none), given back to the kernel at once by
  * tx_big_unmap: memory freed while a fresh buffer is being filled is reused by it, warm
  * (glibc keeps blocks under its mapping threshold for itself). */

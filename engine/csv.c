@@ -196,6 +196,22 @@ static int encoding_error(const char *name, const char *buf, size_t at, int why,
 
 /* ---- opening ----------------------------------------------------------------------- */
 
+int tx_pread_exact(int fd, void *buf, size_t n, uint64_t off)
+{
+    char *p = buf;
+    while (n > 0) {
+        ssize_t got = pread(fd, p, n, (off_t)off);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0)
+            return -1;
+        p += got;
+        n -= (size_t)got;
+        off += (uint64_t)got;
+    }
+    return 0;
+}
+
 static tx_csv *reader_new(const char *name, char *buf, size_t len)
 {
     tx_csv *c = calloc(1, sizeof *c);
@@ -255,17 +271,9 @@ int tx_csv_open(const char *path, tx_csv **out, tx_err *err)
         int failed = 0;
 #pragma omp parallel for schedule(dynamic, 1) reduction(| : failed)
         for (long k = 0; k < nslices; k++) {
-            size_t at = (size_t)k * slice, end = at + slice < size ? at + slice : size;
-            while (at < end) {
-                ssize_t got = pread(fileno(f), buf + at, end - at, (off_t)at);
-                if (got < 0 && errno == EINTR)
-                    continue;
-                if (got <= 0) { /* an error, or the file shrank: the loop below tells */
-                    failed = 1;
-                    break;
-                }
-                at += (size_t)got;
-            }
+            const size_t at = (size_t)k * slice, end = at + slice < size ? at + slice : size;
+            /* an error, or the file shrank: the loop below tells */
+            failed |= tx_pread_exact(fileno(f), buf + at, end - at, at) != 0;
         }
         if (!failed) {
             len = size;

@@ -51,6 +51,9 @@ int tx_csv_open(const char *path, tx_csv **out, tx_err *err);
 /* Reader over a caller buffer (copied); name is used in messages. Errors as tx_csv_open. */
 int tx_csv_open_mem(const char *name, const char *buf, size_t len, tx_csv **out,
                     tx_err *err);
+/* Reads exactly n bytes of fd at off (pread: no shared file offset): 0, or -1 on an error
+ * or when the file ends before. */
+int tx_pread_exact(int fd, void *buf, size_t n, uint64_t off);
 /* Bytes a caller's buffer for tx_csv_window needs after its content. */
 #define TX_CSV_PAD 64
 /* A reader over len bytes of buf (not copied; buf must have TX_CSV_PAD more bytes, which

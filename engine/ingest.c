@@ -17,7 +17,6 @@
 #include "tables.h"
 
 #include <dirent.h>
-#include <errno.h>
 #include <fcntl.h>
 #include <omp.h>
 #include <math.h>
@@ -431,6 +430,17 @@ static void span_add(span *sp, int g, int64_t w, uint32_t row)
     sp->rmax[g] = row > sp->rmax[g] ? row : sp->rmax[g];
 }
 
+/* Adds what another span covers to sp. */
+static void span_join(span *sp, const span *o)
+{
+    for (int g = 0; g < TX_STORE_NGRIDS; g++)
+        if (o->n[g]) {
+            span_add(sp, g, o->wmin[g], o->rmax[g]);
+            span_add(sp, g, o->wmax[g], o->rmax[g]);
+            sp->n[g] += o->n[g] - 2; /* two calls for one span's extremes */
+        }
+}
+
 /* The readings of one file part, as parsed (owned by the batch): a mapping of `bytes`. */
 typedef struct {
     reading *rd;
@@ -523,7 +533,6 @@ static int apply_window(tx_store *st, batch *b, reading *rd, size_t n, rejects *
             return tx_err_set(err, TX_ENOMEM, "out of memory for %zu readings", n);
         }
         b->bufcap = cap;
-        tx_big_populate(b->old, cap * sizeof *b->old);
     }
     size_t changed = 0;
     int rc = tx_store_merge(st, minutes, &rd[0].c, sizeof *rd, n, b->old, b->oldq, &changed,
@@ -569,12 +578,7 @@ static int sort_batch(batch *b)
     }
     span all = {0};
     for (size_t q = 0; q < b->nsegs; q++)
-        for (int g = 0; g < TX_STORE_NGRIDS; g++)
-            if (b->segs[q].sp.n[g]) {
-                const span *sp = &b->segs[q].sp;
-                span_add(&all, g, sp->wmin[g], sp->rmax[g]);
-                span_add(&all, g, sp->wmax[g], sp->rmax[g]);
-            }
+        span_join(&all, &b->segs[q].sp);
     const int64_t *wmin = all.wmin, *wmax = all.wmax;
     const uint32_t *rmax = all.rmax;
     const size_t *ng = all.n;
@@ -734,9 +738,8 @@ static int64_t nearest_slot(int64_t t, int64_t step_s, int64_t tol, int64_t *shi
 /* What a part of a readings file leaves for the report: a rejected row (reason >= 0) or an
  * alignment note (-2), in row order. */
 typedef struct {
-    uint64_t line;   /* relative to the part's start in a streamed file */
-    const char *raw; /* into the file's buffer; NULL in a streamed file: read at raw_off */
-    size_t raw_off;
+    uint64_t line;  /* relative to the part's start in a streamed file */
+    size_t raw_off; /* the row's text in the file (read again from a streamed one) */
     size_t raw_len;
     int reason;
     const char *why; /* static text, or NULL */
@@ -826,8 +829,7 @@ static void part_free(part *p)
     p->notes = NULL;
 }
 
-static note *part_note(part *p, uint64_t line, const char *raw, size_t raw_off,
-                       size_t raw_len, int reason)
+static note *part_note(part *p, uint64_t line, size_t raw_off, size_t raw_len, int reason)
 {
     if (p->nn == p->ncap) {
         size_t cap = p->ncap ? 2 * p->ncap : 256;
@@ -839,7 +841,6 @@ static note *part_note(part *p, uint64_t line, const char *raw, size_t raw_off,
     }
     note *n = &p->notes[p->nn++];
     n->line = line;
-    n->raw = raw;
     n->raw_off = raw_off;
     n->raw_len = raw_len;
     n->reason = reason;
@@ -848,26 +849,9 @@ static note *part_note(part *p, uint64_t line, const char *raw, size_t raw_off,
     return n;
 }
 
-/* Reads exactly n bytes of fd at off: 0, or -1 (an error, or the file ends before). */
-static int read_at(int fd, char *buf, size_t n, size_t off)
-{
-    while (n > 0) {
-        ssize_t got = pread(fd, buf, n, (off_t)off);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got <= 0)
-            return -1;
-        buf += got;
-        n -= (size_t)got;
-        off += (size_t)got;
-    }
-    return 0;
-}
-
 /* The first pass over the rows of reader c, whose bytes start at `data`, byte `off` of the
- * file (a streamed file's notes keep only the offset). 0, or an error (p->err). */
-static int parse_rows(tx_csv *c, part *p, const int *col, const char *data, size_t off,
-                      int streamed)
+ * file. 0, or an error (p->err). */
+static int parse_rows(tx_csv *c, part *p, const int *col, const char *data, size_t off)
 {
     tx_csv_row row;
     int rc;
@@ -877,7 +861,7 @@ static int parse_rows(tx_csv *c, part *p, const int *col, const char *data, size
         tx_reading_row r;
         int reason = tx_input_reading(&row, col, &r);
         if (reason != TX_INPUT_OK) {
-            if (!part_note(p, row.line, streamed ? NULL : row.raw, at, row.raw_len, reason))
+            if (!part_note(p, row.line, at, row.raw_len, reason))
                 return tx_err_set(&p->err, TX_ENOMEM, "%s: out of memory", tx_csv_name(c));
             continue;
         }
@@ -947,7 +931,7 @@ static void parse_stream(const prepped *f, part *p)
     int rc = TX_OK;
     for (size_t pos = p->from; pos < p->to && rc == TX_OK;) {
         const size_t want = p->to - pos < cap ? p->to - pos : cap;
-        if (read_at(f->fd, w, want, pos) != 0) { /* the file shrank: read it again whole */
+        if (tx_pread_exact(f->fd, w, want, pos) != 0) { /* the file shrank: read it again whole */
             p->whole = 1;
             break;
         }
@@ -974,7 +958,7 @@ static void parse_stream(const prepped *f, part *p)
             p->whole = 1;
             break;
         }
-        rc = parse_rows(c, p, f->col, w, pos, 1);
+        rc = parse_rows(c, p, f->col, w, pos);
         tx_csv_pos(c, &line);
         tx_csv_free(c);
         pos += len;
@@ -998,7 +982,7 @@ static void parse_part(const prepped *f, part *p)
     if ((p->rc = tx_csv_part(f->csv, p->from, p->to, p->line, &c, &p->err)) != TX_OK)
         return;
     if ((p->rc = part_rows(p, f->path)) == TX_OK)
-        p->rc = parse_rows(c, p, f->col, tx_csv_data(f->csv), 0, 0);
+        p->rc = parse_rows(c, p, f->col, tx_csv_data(f->csv), 0);
     p->nn1 = p->nn;
     tx_csv_free(c);
 }
@@ -1040,7 +1024,6 @@ static void resolve_oom(const prepped *f, part *p)
 static void resolve_part(const prepped *f, part *p, tx_store *st, int64_t align_tol,
                          uint16_t file)
 {
-    const char *data = f->csv ? tx_csv_data(f->csv) : NULL;
     const uint64_t base = line_base(f, p);
     size_t n_meters = 0;
     const tx_meter *meters = tx_store_meters(st, &n_meters);
@@ -1053,7 +1036,6 @@ static void resolve_part(const prepped *f, part *p, tx_store *st, int64_t align_
             run++;
         }
         const srow r = p->sr[i];
-        const char *raw = data ? data + r.raw : NULL;
         int reason = TX_INPUT_OK;
         int64_t slot = 0;
         if (m < 0) {
@@ -1066,7 +1048,7 @@ static void resolve_part(const prepped *f, part *p, tx_store *st, int64_t align_
             if (slot < 0) {
                 reason = TX_REJECT_OFF_GRID;
             } else {
-                note *n = part_note(p, r.line, raw, r.raw, r.raw_len, -2);
+                note *n = part_note(p, r.line, r.raw, r.raw_len, -2);
                 if (!n) {
                     resolve_oom(f, p);
                     break;
@@ -1087,7 +1069,7 @@ static void resolve_part(const prepped *f, part *p, tx_store *st, int64_t align_
                   "be stored exactly";
         }
         if (reason != TX_INPUT_OK) {
-            note *n = part_note(p, r.line, raw, r.raw, r.raw_len, reason);
+            note *n = part_note(p, r.line, r.raw, r.raw_len, reason);
             if (!n) {
                 resolve_oom(f, p);
                 break;
@@ -1126,20 +1108,47 @@ static void prepped_free(prepped *f)
     free(f);
 }
 
-/* The offset just after the first line end at or after `at` in a streamed file (its size
- * when there is none), reading a probe at a time; (size_t)-1 when it cannot be read. */
-static size_t next_line_start(int fd, size_t at, size_t size, char *probe)
+/* The offset just after the first line end at or after `at` (the file's size when there
+ * is none): in the buffer of a file read whole, else reading a probe at a time; (size_t)-1
+ * when it cannot be read. */
+static size_t next_line_start(const prepped *f, size_t at, char *probe)
 {
-    while (at < size) {
-        size_t n = size - at < INGEST_PROBE_BYTES ? size - at : INGEST_PROBE_BYTES;
-        if (read_at(fd, probe, n, at) != 0)
+    if (f->csv) {
+        const char *data = tx_csv_data(f->csv);
+        const char *nl = memchr(data + at, '\n', f->size - at);
+        return nl ? (size_t)(nl + 1 - data) : f->size;
+    }
+    while (at < f->size) {
+        size_t n = f->size - at < INGEST_PROBE_BYTES ? f->size - at : INGEST_PROBE_BYTES;
+        if (tx_pread_exact(f->fd, probe, n, at) != 0)
             return (size_t)-1;
         const char *nl = memchr(probe, '\n', n);
         if (nl)
             return at + (size_t)(nl - probe) + 1;
         at += n;
     }
-    return size;
+    return f->size;
+}
+
+/* Splits f's bytes from `from` at line ends into up to nparts parts (f->nparts). 0, or -1
+ * when a streamed file cannot be read. */
+static int split_parts(prepped *f, int nparts, size_t from, char *probe)
+{
+    if (nparts > INGEST_MAX_PARTS)
+        nparts = INGEST_MAX_PARTS;
+    part *parts = f->parts;
+    parts[0].from = from;
+    for (int k = 1; k < nparts; k++) {
+        size_t at = from + (f->size - from) / (size_t)nparts * (size_t)k;
+        if (at < parts[k - 1].from)
+            at = parts[k - 1].from;
+        if ((parts[k].from = next_line_start(f, at, probe)) == (size_t)-1)
+            return -1;
+        parts[k - 1].to = parts[k].from;
+    }
+    parts[nparts - 1].to = f->size;
+    f->nparts = nparts;
+    return 0;
 }
 
 /* Sets f up to be streamed in up to `parts` parts: its header read from a probe, its parts
@@ -1152,7 +1161,7 @@ static int stream_open(prepped *f, int nparts)
         return -1;
     const size_t size = f->size;
     const size_t n = size < INGEST_PROBE_BYTES ? size : INGEST_PROBE_BYTES;
-    const char *nl = read_at(f->fd, probe, n, 0) == 0 ? memchr(probe, '\n', n) : NULL;
+    const char *nl = tx_pread_exact(f->fd, probe, n, 0) == 0 ? memchr(probe, '\n', n) : NULL;
     tx_csv *h = NULL;
     tx_err e;
     int rc = -1;
@@ -1160,23 +1169,9 @@ static int stream_open(prepped *f, int nparts)
         tx_csv_open_mem(f->path, probe, (size_t)(nl - probe) + 1, &h, &e) == TX_OK &&
         header_columns(h, f->path, &tx_cols_readings, f->col, f->warning, sizeof f->warning,
                        &e) == TX_OK) {
-        const size_t from = tx_csv_pos(h, &f->line0);
         f->ncols = tx_csv_ncols(h);
-        if (nparts > INGEST_MAX_PARTS)
-            nparts = INGEST_MAX_PARTS;
-        part *parts = f->parts;
-        parts[0].from = from;
-        rc = 0;
-        for (int k = 1; k < nparts && rc == 0; k++) {
-            size_t at = from + (size - from) / (size_t)nparts * (size_t)k;
-            if (at < parts[k - 1].from)
-                at = parts[k - 1].from;
-            parts[k].from = next_line_start(f->fd, at, size, probe);
-            parts[k - 1].to = parts[k].from;
-            rc = parts[k].from == (size_t)-1 ? -1 : 0;
-        }
-        parts[nparts - 1].to = size;
-        f->nparts = rc == 0 ? nparts : 0;
+        if ((rc = split_parts(f, nparts, tx_csv_pos(h, &f->line0), probe)) != 0)
+            f->nparts = 0;
     }
     tx_csv_free(h);
     free(probe);
@@ -1214,35 +1209,23 @@ static prepped *prep_file(const char *path, int parts_wanted, size_t window)
     if ((f->rc = open_input(path, &tx_cols_readings, f->col, &f->csv, f->warning,
                             sizeof f->warning, &f->err)))
         return f;
-    const tx_csv *csv = f->csv;
     uint64_t line0 = 0;
-    const size_t from = tx_csv_pos(csv, &line0), size = tx_csv_size(csv);
-    const char *data = tx_csv_data(csv);
-    f->size = size;
+    const size_t from = tx_csv_pos(f->csv, &line0);
+    const char *data = tx_csv_data(f->csv);
+    f->size = tx_csv_size(f->csv);
     int nparts = parts_wanted;
-    if (nparts > INGEST_MAX_PARTS)
-        nparts = INGEST_MAX_PARTS;
-    if (nparts < 1 || size - from < INGEST_PART_MIN_BYTES ||
-        memchr(data + from, '"', size - from))
+    if (nparts < 1 || f->size - from < INGEST_PART_MIN_BYTES ||
+        memchr(data + from, '"', f->size - from))
         nparts = 1;
-    part *parts = f->parts;
-    parts[0].from = from;
-    parts[0].line = line0;
-    for (int k = 1; k < nparts; k++) {
-        size_t at = from + (size - from) / (size_t)nparts * (size_t)k;
-        if (at < parts[k - 1].from)
-            at = parts[k - 1].from;
-        const char *nl = memchr(data + at, '\n', size - at);
-        parts[k].from = nl ? (size_t)(nl + 1 - data) : size;
-        parts[k - 1].to = parts[k].from;
+    split_parts(f, nparts, from, NULL); /* in the buffer: it cannot fail */
+    f->parts[0].line = line0;
+    for (int k = 1; k < f->nparts; k++) {
         uint64_t lines = 0;
-        for (const char *q = data + parts[k - 1].from, *e = data + parts[k].from;
+        for (const char *q = data + f->parts[k - 1].from, *e = data + f->parts[k].from;
              q < e && (q = memchr(q, '\n', (size_t)(e - q))) != NULL; q++)
             lines++;
-        parts[k].line = parts[k - 1].line + lines;
+        f->parts[k].line = f->parts[k - 1].line + lines;
     }
-    parts[nparts - 1].to = size;
-    f->nparts = nparts;
     return f;
 }
 
@@ -1315,6 +1298,7 @@ static int take_file(prepped *f, tx_store *st, int64_t align_tol, batch *b, reje
     }
     char *text = NULL; /* a streamed file's rows, read again for the report */
     size_t tcap = 0;
+    const char *data = f->csv ? tx_csv_data(f->csv) : NULL;
     for (int k = 0; k < nparts && rc == TX_OK; k++) {
         part *p = &parts[k];
         const uint64_t base = line_base(f, p);
@@ -1324,8 +1308,10 @@ static int take_file(prepped *f, tx_store *st, int64_t align_tol, batch *b, reje
             const note *n = j == p->nn || (i < p->nn1 && p->notes[i].line <= p->notes[j].line)
                                 ? &p->notes[i++]
                                 : &p->notes[j++];
-            tx_csv_row row = {.line = n->line + base, .raw = n->raw, .raw_len = n->raw_len};
-            if (!n->raw) {
+            tx_csv_row row = {.line = n->line + base, .raw_len = n->raw_len};
+            if (data) {
+                row.raw = data + n->raw_off;
+            } else {
                 if (n->raw_len > tcap) {
                     char *nt = realloc(text, n->raw_len);
                     if (!nt) {
@@ -1335,7 +1321,7 @@ static int take_file(prepped *f, tx_store *st, int64_t align_tol, batch *b, reje
                     text = nt;
                     tcap = n->raw_len;
                 }
-                if (read_at(f->fd, text, n->raw_len, n->raw_off) != 0) {
+                if (tx_pread_exact(f->fd, text, n->raw_len, n->raw_off) != 0) {
                     rc = tx_err_set(err, TX_EIO, "%s: changed while it was being read", path);
                     break;
                 }
